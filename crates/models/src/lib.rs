@@ -1,0 +1,19 @@
+//! The model zoo. A model is a tree of `learnscope-nn` layers wrapped in a [`Network`], which
+//! implements the [`Model`] trait of DESIGN.md §3: one forward pass returns the logits and every
+//! activation a probe asked for (taps), one backward pass fills the parameter gradients and
+//! returns the requested gradient taps. Initialisation is host-side and seeded
+//! (`init/<param name>` under the run's root key), so the same seed gives the same network on
+//! every backend.
+
+pub mod conformance;
+pub mod deep_linear;
+pub mod init;
+pub mod mlp;
+mod model;
+mod network;
+
+pub use conformance::check_model;
+pub use deep_linear::{DeepLinearConfig, DeepLinearInit};
+pub use mlp::{MlpConfig, Parameterization};
+pub use model::{Forward, Model, ModelSpec, TapRequest, Taps};
+pub use network::Network;

@@ -1,0 +1,122 @@
+//! A chain of layers, f = f_n ∘ ⋯ ∘ f₁. Child i has path `<path>.<i>`. Backward runs the
+//! chain in reverse, feeding each child the input it saw in the forward pass (the previous
+//! child's output) and the next child's input gradient.
+
+use super::{join_path, ForwardCtx, Layer};
+use crate::param::{Buffer, Param, ParamTree};
+use crate::{Backend, NnError, Tensor};
+
+/// Layers applied in order.
+#[derive(Clone, Debug)]
+pub struct Sequential<B: Backend> {
+    path: String,
+    children: Vec<Box<dyn Layer<B>>>,
+}
+
+impl<B: Backend> Sequential<B> {
+    /// A chain of at least one layer.
+    pub fn new(children: Vec<Box<dyn Layer<B>>>) -> Result<Self, NnError> {
+        if children.is_empty() {
+            return Err(NnError::setting("sequential", "[]", "at least one layer"));
+        }
+        let mut s = Sequential {
+            path: String::new(),
+            children,
+        };
+        s.set_path("");
+        Ok(s)
+    }
+
+    /// The children, in order.
+    pub fn children(&self) -> &[Box<dyn Layer<B>>] {
+        &self.children
+    }
+}
+
+impl<B: Backend> ParamTree<B> for Sequential<B> {
+    fn visit_params(&self, f: &mut dyn FnMut(&Param<B>)) {
+        self.children.iter().for_each(|c| c.visit_params(f));
+    }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<B>)) {
+        self.children.iter_mut().for_each(|c| c.visit_params_mut(f));
+    }
+    fn visit_buffers(&self, f: &mut dyn FnMut(&Buffer<B>)) {
+        self.children.iter().for_each(|c| c.visit_buffers(f));
+    }
+    fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&mut Buffer<B>)) {
+        self.children.iter_mut().for_each(|c| c.visit_buffers_mut(f));
+    }
+}
+
+impl<B: Backend> Layer<B> for Sequential<B> {
+    fn kind(&self) -> &'static str {
+        "sequential"
+    }
+
+    fn set_path(&mut self, path: &str) {
+        self.path = path.to_string();
+        for (i, c) in self.children.iter_mut().enumerate() {
+            c.set_path(&join_path(path, &i.to_string()));
+        }
+    }
+
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, NnError> {
+        let mut shape = input.to_vec();
+        for c in &self.children {
+            shape = c.output_shape(&shape)?;
+        }
+        Ok(shape)
+    }
+
+    fn forward(&mut self, be: &B, x: &Tensor<B>, ctx: &ForwardCtx) {
+        let mut cur = x;
+        for child in self.children.iter_mut() {
+            child.forward(be, cur, ctx);
+            let child: &Box<dyn Layer<B>> = child;
+            cur = child.output();
+        }
+    }
+
+    fn output(&self) -> &Tensor<B> {
+        self.children.last().expect("non-empty").output()
+    }
+
+    fn backward(&mut self, be: &B, x: &Tensor<B>, dy: &Tensor<B>, need_input_grad: bool) {
+        let n = self.children.len();
+        for i in (0..n).rev() {
+            let (before, rest) = self.children.split_at_mut(i);
+            let (child, after) = rest.split_first_mut().expect("i < n");
+            let input = if i == 0 { x } else { before[i - 1].output() };
+            let grad = if i + 1 == n { dy } else { after[0].input_grad() };
+            child.backward(be, input, grad, need_input_grad || i > 0);
+        }
+    }
+
+    fn input_grad(&self) -> &Tensor<B> {
+        self.children[0].input_grad()
+    }
+
+    fn visit_taps(&self, f: &mut dyn FnMut(&str, &Tensor<B>)) {
+        self.children.iter().for_each(|c| c.visit_taps(f));
+    }
+
+    fn visit_grad_taps(&self, dy: &Tensor<B>, f: &mut dyn FnMut(&str, &Tensor<B>)) {
+        let n = self.children.len();
+        for (i, c) in self.children.iter().enumerate() {
+            let g = if i + 1 == n {
+                dy
+            } else {
+                self.children[i + 1].input_grad()
+            };
+            c.visit_grad_taps(g, f);
+        }
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer<B>> {
+        Box::new(self.clone())
+    }
+}
