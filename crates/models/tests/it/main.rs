@@ -1,1 +1,4 @@
-mod placeholder {}
+//! Integration tests of the model zoo, one module per topic.
+
+mod conformance;
+mod saxe;
