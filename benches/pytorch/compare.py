@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Paired speed comparison of learnscope's engine against PyTorch eager (CPU).
+
+Runs, for each workload, ROUNDS interleaved rounds: the Rust `step-rate` binary, then the PyTorch
+twin below, each timing steps for SECONDS after a warm-up. Prints steps/s of both sides and the
+median of the per-round ratios (learnscope / PyTorch), which is robust to the machine's noise.
+
+Hygiene: torch.set_num_threads(THREADS) and the engine on THREADS threads; eager mode; same
+dtype, shapes, loss and reduction (mse = 0.5 * mean over examples of the sum over outputs).
+
+Usage: benches/pytorch/compare.sh (builds the release binary, finds or makes the torch venv).
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+THREADS = int(os.environ.get("THREADS", "2"))
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+SECONDS = float(os.environ.get("SECONDS_PER_SIDE", "2"))
+BIN = os.environ.get("STEP_RATE", "target/release/step-rate")
+torch.set_num_threads(THREADS)
+torch.manual_seed(0)
+
+
+def mse_half_mean(out, y):
+    return 0.5 * ((out - y) ** 2).sum(dim=1).mean()
+
+
+def mlp():
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    x = torch.randn(128, 784)
+    y = torch.randint(0, 10, (128,))
+    return model, x, y, F.cross_entropy
+
+
+def hierarchy():
+    layers = [nn.Linear(8, 16), nn.Linear(16, 16), nn.Linear(16, 15)]
+    for l in layers:
+        nn.init.normal_(l.weight, std=0.01)
+        nn.init.zeros_(l.bias)
+    model = nn.Sequential(*layers).double()
+    x = torch.eye(8, dtype=torch.float64)
+    y = torch.zeros(8, 15, dtype=torch.float64)
+    for i in range(8):
+        y[i, 0] = 1
+        y[i, 1 + i // 4] = 1
+        y[i, 3 + i // 2] = 1
+        y[i, 7 + i] = 1
+    return model, x, y, mse_half_mean
+
+
+def deep_linear_256():
+    layers = [nn.Linear(256, 256, bias=False) for _ in range(4)]
+    for l in layers:
+        nn.init.normal_(l.weight, std=1 / 16)
+    model = nn.Sequential(*layers).double()
+    x = torch.randn(128, 256, dtype=torch.float64)
+    y = torch.randn(128, 256, dtype=torch.float64)
+    return model, x, y, mse_half_mean
+
+
+WORKLOADS = {"mlp": mlp, "hierarchy": hierarchy, "deep_linear_256": deep_linear_256}
+
+
+def torch_rate(name):
+    model, x, y, loss_fn = WORKLOADS[name]()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    n, start = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        el = time.perf_counter() - start
+        if el >= SECONDS:
+            return n / el
+
+
+def rust_rate(name, efficiency=False):
+    cmd = [BIN, name, "--threads", str(THREADS), "--seconds", str(SECONDS)]
+    if efficiency:
+        cmd.append("--gemm-efficiency")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    names = sys.argv[1:] or list(WORKLOADS)
+    print(f"torch {torch.__version__}, {THREADS} threads, {ROUNDS} rounds x {SECONDS}s per side")
+    print(f"{'workload':<18}{'learnscope steps/s':>20}{'pytorch steps/s':>18}{'ratio (median)':>16}{'ratios':>34}")
+    for name in names:
+        ratios, rs, ts, info = [], [], [], {}
+        for r in range(ROUNDS):
+            info = rust_rate(name, efficiency=(r == 0 and name != "hierarchy"))
+            t = torch_rate(name)
+            rs.append(info["steps_per_sec"] if "steps_per_sec" in info else 0.0)
+            ts.append(t)
+            ratios.append(rs[-1] / t)
+            if r == 0 and "gemm_efficiency" in info:
+                eff = info["gemm_efficiency"]
+        line = f"{name:<18}{statistics.median(rs):>20.1f}{statistics.median(ts):>18.1f}{statistics.median(ratios):>15.2f}x"
+        line += "   [" + ", ".join(f"{x:.2f}" for x in ratios) + "]"
+        if name != "hierarchy":
+            line += f"  gemm efficiency {eff:.2f}"
+        print(line, flush=True)
+    print(f"isa: {info.get('isa')}")
+
+
+if __name__ == "__main__":
+    main()
