@@ -5,10 +5,14 @@
 //! Each workload has an exact PyTorch twin in `benches/pytorch/reference.py` (same shapes,
 //! dtype, loss and reduction).
 
-use learnscope_models::{DeepLinearConfig, DeepLinearInit, MlpConfig, Model, Network, Parameterization, TapRequest};
+use learnscope_models::{
+    DeepLinearConfig, DeepLinearInit, MlpConfig, Model, Network, Parameterization, TapRequest,
+};
 use learnscope_nn::loss::{Loss, LossKind, Targets};
 use learnscope_nn::optim::{Optimizer, OptimizerConfig};
-use learnscope_nn::{Activation, Backend, CpuBackend, DType, ForwardCtx, Mode, RandomKey, Tensor, Transpose};
+use learnscope_nn::{
+    Activation, Backend, CpuBackend, DType, ForwardCtx, Mode, RandomKey, Tensor, Transpose,
+};
 
 /// Targets of a workload.
 pub enum WorkloadTargets {
@@ -39,7 +43,10 @@ impl Workload {
     /// One training step; returns the loss.
     pub fn step(&mut self) -> f64 {
         let ctx = ForwardCtx::new(Mode::Train, self.step, RandomKey::root(0));
-        let fwd = self.model.forward(&self.x, &ctx, &TapRequest::None).expect("shapes fixed");
+        let fwd = self
+            .model
+            .forward(&self.x, &ctx, &TapRequest::None)
+            .expect("shapes fixed");
         let targets = match &self.targets {
             WorkloadTargets::Classes(l) => Targets::Classes(l),
             WorkloadTargets::Dense(t) => Targets::Dense(t),
@@ -48,7 +55,9 @@ impl Workload {
             .loss
             .forward_backward(&self.be, fwd.logits, &targets, &mut self.grad)
             .expect("targets fixed");
-        self.model.backward(&self.grad, &TapRequest::None).expect("after forward");
+        self.model
+            .backward(&self.grad, &TapRequest::None)
+            .expect("after forward");
         self.opt.step(&self.be, &mut self.model, self.lr);
         self.step += 1;
         loss
@@ -97,8 +106,19 @@ pub fn mlp(threads: usize) -> Workload {
     };
     let model = cfg.build(&be, key).expect("valid config");
     let x = dense(&be, DType::F32, &[128, 784], key.derive("x"));
-    let labels = (0..128).map(|i| (key.derive("y").u64_at(i) % 10) as u32).collect();
-    workload("mlp", be, model, x, WorkloadTargets::Classes(labels), LossKind::CrossEntropy, 0.01, DType::F32)
+    let labels = (0..128)
+        .map(|i| (key.derive("y").u64_at(i) % 10) as u32)
+        .collect();
+    workload(
+        "mlp",
+        be,
+        model,
+        x,
+        WorkloadTargets::Classes(labels),
+        LossKind::CrossEntropy,
+        0.01,
+        DType::F32,
+    )
 }
 
 /// The 8-item hierarchy of P1 (Saxe et al. 2019): one-hot items, targets one unit per node of a
@@ -119,23 +139,53 @@ pub fn hierarchy_targets() -> Vec<f64> {
 pub fn hierarchy(threads: usize) -> Workload {
     let be = CpuBackend::new(threads);
     let key = RandomKey::root(2);
-    let cfg = DeepLinearConfig::new(&[8, 16, 16, 15], true, DeepLinearInit::Gaussian { std: 0.01 }, DType::F64);
+    let cfg = DeepLinearConfig::new(
+        &[8, 16, 16, 15],
+        true,
+        DeepLinearInit::Gaussian { std: 0.01 },
+        DType::F64,
+    );
     let model = cfg.build(&be, key).expect("valid config");
-    let eye: Vec<f64> = (0..64).map(|i| if i % 9 == 0 { 1.0 } else { 0.0 }).collect();
+    let eye: Vec<f64> = (0..64)
+        .map(|i| if i % 9 == 0 { 1.0 } else { 0.0 })
+        .collect();
     let x = Tensor::from_f64(&be, DType::F64, &[8, 8], &eye);
     let y = Tensor::from_f64(&be, DType::F64, &[8, 15], &hierarchy_targets());
-    workload("hierarchy", be, model, x, WorkloadTargets::Dense(y), LossKind::Mse, 0.01, DType::F64)
+    workload(
+        "hierarchy",
+        be,
+        model,
+        x,
+        WorkloadTargets::Dense(y),
+        LossKind::Mse,
+        0.01,
+        DType::F64,
+    )
 }
 
 /// (c) Deep linear net with 4 weight matrices 256×256 (no bias), f64, batch 128, MSE, SGD.
 pub fn deep_linear_256(threads: usize) -> Workload {
     let be = CpuBackend::new(threads);
     let key = RandomKey::root(3);
-    let cfg = DeepLinearConfig::new(&[256; 5], false, DeepLinearInit::Gaussian { std: 1.0 / 16.0 }, DType::F64);
+    let cfg = DeepLinearConfig::new(
+        &[256; 5],
+        false,
+        DeepLinearInit::Gaussian { std: 1.0 / 16.0 },
+        DType::F64,
+    );
     let model = cfg.build(&be, key).expect("valid config");
     let x = dense(&be, DType::F64, &[128, 256], key.derive("x"));
     let y = dense(&be, DType::F64, &[128, 256], key.derive("y"));
-    workload("deep_linear_256", be, model, x, WorkloadTargets::Dense(y), LossKind::Mse, 0.01, DType::F64)
+    workload(
+        "deep_linear_256",
+        be,
+        model,
+        x,
+        WorkloadTargets::Dense(y),
+        LossKind::Mse,
+        0.01,
+        DType::F64,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -14,11 +14,17 @@ fn main() {
         match args[i].as_str() {
             "--threads" => {
                 i += 1;
-                threads = args.get(i).and_then(|v| v.parse().ok()).unwrap_or_else(|| usage());
+                threads = args
+                    .get(i)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage());
             }
             "--seconds" => {
                 i += 1;
-                seconds = args.get(i).and_then(|v| v.parse().ok()).unwrap_or_else(|| usage());
+                seconds = args
+                    .get(i)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage());
             }
             "--gemm-efficiency" => eff = true,
             other if name.is_none() => name = Some(other.to_string()),

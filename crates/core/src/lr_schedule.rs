@@ -145,14 +145,20 @@ mod tests {
         let s = LrSchedule {
             base: 1.0,
             warmup_steps: 0,
-            shape: LrShape::Step { every: 10, gamma: 0.5 },
+            shape: LrShape::Step {
+                every: 10,
+                gamma: 0.5,
+            },
         };
         assert_eq!((s.lr_at(9), s.lr_at(10), s.lr_at(25)), (1.0, 0.5, 0.25));
 
         let cos = LrSchedule {
             base: 1.0,
             warmup_steps: 4,
-            shape: LrShape::Cosine { total_steps: 100, min_lr: 0.0 },
+            shape: LrShape::Cosine {
+                total_steps: 100,
+                min_lr: 0.0,
+            },
         };
         assert_eq!(cos.lr_at(0), 0.25); // warmup (0+1)/4
         assert_eq!(cos.lr_at(3), 1.0);
@@ -164,7 +170,10 @@ mod tests {
         let ms = LrSchedule {
             base: 1.0,
             warmup_steps: 0,
-            shape: LrShape::MultiStep { milestones: vec![5, 8], gamma: 0.1 },
+            shape: LrShape::MultiStep {
+                milestones: vec![5, 8],
+                gamma: 0.1,
+            },
         };
         assert_eq!(ms.lr_at(4), 1.0);
         assert!((ms.lr_at(8) - 0.01).abs() < 1e-15);
@@ -175,7 +184,10 @@ mod tests {
         let bad = LrSchedule {
             base: 1.0,
             warmup_steps: 0,
-            shape: LrShape::Step { every: 10, gamma: 1.5 },
+            shape: LrShape::Step {
+                every: 10,
+                gamma: 1.5,
+            },
         };
         let e = bad.validate().unwrap_err().to_string();
         assert!(e.contains("gamma") && e.contains("0 < gamma <= 1"), "{e}");

@@ -45,7 +45,9 @@ impl RandomKey {
 
     /// A child stream indexed by a number (a step, an epoch, an ensemble member).
     pub fn at(self, counter: u64) -> Self {
-        RandomKey(mix64(self.0.wrapping_add(mix64(counter.wrapping_add(GOLDEN)))))
+        RandomKey(mix64(
+            self.0.wrapping_add(mix64(counter.wrapping_add(GOLDEN))),
+        ))
     }
 
     /// The `index`-th 64-bit draw of this stream.
@@ -121,7 +123,10 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         assert!(mean.abs() < 5.0 * (1.0 / n as f64).sqrt(), "mean {mean}");
-        assert!((var - 1.0).abs() < 5.0 * (2.0 / n as f64).sqrt(), "var {var}");
+        assert!(
+            (var - 1.0).abs() < 5.0 * (2.0 / n as f64).sqrt(),
+            "var {var}"
+        );
     }
 
     #[test]

@@ -73,7 +73,11 @@ pub fn check_model<B: Backend>(
         .forward(&x, &ctx(Mode::Eval), &TapRequest::All)
         .map_err(|e| format!("forward: {e}"))?;
     if fwd.logits.shape() != [batch, spec.outputs] {
-        return Err(format!("logits shape {:?}, expected [{batch}, {}]", fwd.logits.shape(), spec.outputs));
+        return Err(format!(
+            "logits shape {:?}, expected [{batch}, {}]",
+            fwd.logits.shape(),
+            spec.outputs
+        ));
     }
     let logits = fwd.logits.to_host_f64(&be);
     if logits.iter().any(|v| !v.is_finite()) {
@@ -82,9 +86,16 @@ pub fn check_model<B: Backend>(
     let taps = fwd.taps;
     for name in model.tap_names() {
         match taps.get(&name) {
-            None => return Err(format!("advertised tap `{name}` missing from TapRequest::All")),
+            None => {
+                return Err(format!(
+                    "advertised tap `{name}` missing from TapRequest::All"
+                ))
+            }
             Some(t) if t.shape().first() != Some(&batch) => {
-                return Err(format!("tap `{name}` has shape {:?}, batch first expected", t.shape()))
+                return Err(format!(
+                    "tap `{name}` has shape {:?}, batch first expected",
+                    t.shape()
+                ))
             }
             _ => {}
         }
@@ -96,7 +107,9 @@ pub fn check_model<B: Backend>(
     sorted.sort();
     sorted.dedup();
     if sorted.len() != names.len() || names.iter().any(|n| n.is_empty()) {
-        return Err(format!("parameter names not unique and non-empty: {names:?}"));
+        return Err(format!(
+            "parameter names not unique and non-empty: {names:?}"
+        ));
     }
     let mut bad = None;
     model.visit_params(&mut |p| {
@@ -109,7 +122,10 @@ pub fn check_model<B: Backend>(
     }
 
     // 3: determinism across passes, modes and clones.
-    for (what, mode) in [("second Eval pass", Mode::Eval), ("Probe pass", Mode::Probe)] {
+    for (what, mode) in [
+        ("second Eval pass", Mode::Eval),
+        ("Probe pass", Mode::Probe),
+    ] {
         let again = model
             .forward(&x, &ctx(mode), &TapRequest::None)
             .map_err(|e| format!("forward: {e}"))?
@@ -130,7 +146,11 @@ pub fn check_model<B: Backend>(
     }
 
     // 4: passes change no parameter or buffer.
-    if params_host(model).iter().map(|v| bits(v)).ne(before.iter().map(|v| bits(v))) {
+    if params_host(model)
+        .iter()
+        .map(|v| bits(v))
+        .ne(before.iter().map(|v| bits(v)))
+    {
         return Err("a forward pass changed parameters or buffers".into());
     }
 
@@ -140,7 +160,11 @@ pub fn check_model<B: Backend>(
     let xw = Tensor::zeros(&be, spec.dtype, &wrong);
     match model.forward(&xw, &ctx(Mode::Eval), &TapRequest::None) {
         Err(NnError::ShapeMismatch { .. }) => {}
-        Err(e) => return Err(format!("wrong input shape gave {e}, expected ShapeMismatch")),
+        Err(e) => {
+            return Err(format!(
+                "wrong input shape gave {e}, expected ShapeMismatch"
+            ))
+        }
         Ok(_) => return Err(format!("input of shape {wrong:?} was accepted")),
     }
 
@@ -176,7 +200,11 @@ pub fn check_model<B: Backend>(
         });
         let xin = Tensor::from_f64(&be, spec.dtype, &shape, &vals[0]);
         let out = scratch
-            .forward(&xin, &ForwardCtx::new(Mode::Eval, 0, key), &TapRequest::None)
+            .forward(
+                &xin,
+                &ForwardCtx::new(Mode::Eval, 0, key),
+                &TapRequest::None,
+            )
             .expect("shape checked above")
             .logits
             .to_host_f64(&be);

@@ -118,8 +118,12 @@ impl DeepLinearConfig {
                         format!("hidden widths >= rank {rank} for a decoupled init"),
                     ));
                 }
-                if !(*strength > 0.0) {
-                    return Err(NnError::setting("init.strength", strength, "> 0"));
+                if !strength.is_finite() || *strength <= 0.0 {
+                    return Err(NnError::setting(
+                        "init.strength",
+                        strength,
+                        "finite and > 0",
+                    ));
                 }
                 Ok(())
             }
@@ -162,7 +166,13 @@ impl DeepLinearConfig {
                         } else {
                             (rs[i - 1].clone(), self.widths[i])
                         };
-                        let mut w = init::matmul(&left, &init::transpose(&right, rrows, r), lrows, r, rrows);
+                        let mut w = init::matmul(
+                            &left,
+                            &init::transpose(&right, rrows, r),
+                            lrows,
+                            r,
+                            rrows,
+                        );
                         w.iter_mut().for_each(|x| *x *= a);
                         w
                     })
@@ -181,7 +191,12 @@ impl DeepLinearConfig {
             let (out, inp) = (self.widths[i + 1], self.widths[i]);
             let weight = Tensor::from_f64(be, self.dtype, &[out, inp], w);
             let bias = self.bias[i].then(|| Tensor::zeros(be, self.dtype, &[out]));
-            layers.push(Box::new(Linear::new(be, weight, bias, Activation::Identity)?));
+            layers.push(Box::new(Linear::new(
+                be,
+                weight,
+                bias,
+                Activation::Identity,
+            )?));
         }
         let spec = ModelSpec {
             name: format!(

@@ -18,7 +18,11 @@ pub fn uniform(key: RandomKey, n: usize, bound: f64) -> Vec<f64> {
 /// `gain`: the Q factor of a Gaussian matrix with the signs of R's diagonal made positive, which
 /// is Haar-distributed (Mezzadri 2007), as `torch.nn.init.orthogonal_`.
 pub fn orthogonal(key: RandomKey, rows: usize, cols: usize, gain: f64) -> Vec<f64> {
-    let (tall_r, tall_c) = if rows >= cols { (rows, cols) } else { (cols, rows) };
+    let (tall_r, tall_c) = if rows >= cols {
+        (rows, cols)
+    } else {
+        (cols, rows)
+    };
     let mut q = orthonormal_columns(key, tall_r, tall_c);
     q.iter_mut().for_each(|v| *v *= gain);
     if rows >= cols {
@@ -31,7 +35,10 @@ pub fn orthogonal(key: RandomKey, rows: usize, cols: usize, gain: f64) -> Vec<f6
 /// A `rows × cols` (rows ≥ cols) matrix with orthonormal columns: modified Gram–Schmidt on a
 /// Gaussian matrix, run twice for orthogonality to rounding ("twice is enough", Giraud et al. 2005).
 pub fn orthonormal_columns(key: RandomKey, rows: usize, cols: usize) -> Vec<f64> {
-    assert!(rows >= cols, "orthonormal_columns needs rows >= cols ({rows} < {cols})");
+    assert!(
+        rows >= cols,
+        "orthonormal_columns needs rows >= cols ({rows} < {cols})"
+    );
     let mut a = key.normals(rows * cols); // row-major
     for j in 0..cols {
         for _pass in 0..2 {
@@ -42,7 +49,10 @@ pub fn orthonormal_columns(key: RandomKey, rows: usize, cols: usize) -> Vec<f64>
                 }
             }
         }
-        let norm = (0..rows).map(|i| a[i * cols + j].powi(2)).sum::<f64>().sqrt();
+        let norm = (0..rows)
+            .map(|i| a[i * cols + j].powi(2))
+            .sum::<f64>()
+            .sqrt();
         for i in 0..rows {
             a[i * cols + j] /= norm;
         }

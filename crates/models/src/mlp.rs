@@ -68,7 +68,10 @@ impl MlpConfig {
         if self.input == 0 || self.outputs == 0 || self.hidden.contains(&0) {
             return Err(NnError::setting(
                 "mlp",
-                format!("input {} hidden {:?} outputs {}", self.input, self.hidden, self.outputs),
+                format!(
+                    "input {} hidden {:?} outputs {}",
+                    self.input, self.hidden, self.outputs
+                ),
                 "all sizes > 0",
             ));
         }
@@ -113,10 +116,20 @@ impl MlpConfig {
                     if i == 0 && l > 1 {
                         let n = fan_out as f64;
                         let m = (n / fan_in as f64).sqrt();
-                        (init::gaussian(wkey, n_w, (1.0 / n).sqrt()), zeros, m, n.sqrt())
+                        (
+                            init::gaussian(wkey, n_w, (1.0 / n).sqrt()),
+                            zeros,
+                            m,
+                            n.sqrt(),
+                        )
                     } else if i + 1 == l && l > 1 {
                         let n = fan_in as f64;
-                        (init::gaussian(wkey, n_w, (1.0 / n).sqrt()), zeros, 1.0 / n.sqrt(), 1.0)
+                        (
+                            init::gaussian(wkey, n_w, (1.0 / n).sqrt()),
+                            zeros,
+                            1.0 / n.sqrt(),
+                            1.0,
+                        )
                     } else {
                         let s = (1.0 / fan_in as f64).sqrt();
                         (init::gaussian(wkey, n_w, s), zeros, 1.0, 1.0)

@@ -86,7 +86,8 @@ pub trait Model<B: Backend>: ParamTree<B> + Send {
     ) -> Result<Forward<'_, B>, NnError>;
     /// Backward pass from dL/dlogits of the last forward pass: fills every parameter's `grad`
     /// and returns the requested gradient taps (`input` asks for dL/dx).
-    fn backward(&mut self, dlogits: &Tensor<B>, grad_taps: &TapRequest) -> Result<Taps<B>, NnError>;
+    fn backward(&mut self, dlogits: &Tensor<B>, grad_taps: &TapRequest)
+        -> Result<Taps<B>, NnError>;
     /// Every tap name a forward pass can return.
     fn tap_names(&self) -> Vec<String>;
     /// A deep copy (for scratch evaluations such as `grad_at`).

@@ -145,7 +145,11 @@ impl<B: Backend> Model<B> for Network<B> {
 
     fn backward(&mut self, dlogits: &Tensor<B>, req: &TapRequest) -> Result<Taps<B>, NnError> {
         if !self.forwarded {
-            return Err(NnError::setting("backward", "called", "after a forward pass"));
+            return Err(NnError::setting(
+                "backward",
+                "called",
+                "after a forward pass",
+            ));
         }
         let logits_shape = self.root.output().shape();
         if dlogits.shape() != logits_shape {
@@ -156,7 +160,8 @@ impl<B: Backend> Model<B> for Network<B> {
             });
         }
         let want_input = req.wants("input");
-        self.root.backward(&self.be, &self.input, dlogits, want_input);
+        self.root
+            .backward(&self.be, &self.input, dlogits, want_input);
         let mut taps = Taps::new();
         if !req.is_none() {
             if want_input {

@@ -5,7 +5,16 @@ use num_traits::Float;
 
 /// A floating-point element type a kernel can run on.
 pub trait Element:
-    Float + Default + std::fmt::Debug + std::iter::Sum + Send + Sync + 'static
+    Float
+    + Default
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + std::ops::MulAssign
+    + std::fmt::Debug
+    + std::iter::Sum
+    + Send
+    + Sync
+    + 'static
 {
     /// The run-time tag of this type.
     const DTYPE: DType;

@@ -51,7 +51,11 @@ pub enum NnError {
 
 impl NnError {
     /// Shorthand for [`NnError::InvalidSetting`].
-    pub fn setting(field: impl Into<String>, value: impl ToString, rule: impl Into<String>) -> Self {
+    pub fn setting(
+        field: impl Into<String>,
+        value: impl ToString,
+        rule: impl Into<String>,
+    ) -> Self {
         NnError::InvalidSetting {
             field: field.into(),
             value: value.to_string(),

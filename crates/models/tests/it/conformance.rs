@@ -1,7 +1,9 @@
 //! Every model configuration passes `check_model` (gradients against central differences in f64,
 //! determinism, read-only probe passes, taps, shape errors), and its f32 twin the structural part.
 
-use learnscope_models::{check_model, DeepLinearConfig, DeepLinearInit, MlpConfig, Model, Parameterization};
+use learnscope_models::{
+    check_model, DeepLinearConfig, DeepLinearInit, MlpConfig, Model, Parameterization,
+};
 use learnscope_nn::{Activation, CpuBackend, DType, ParamTree, RandomKey};
 
 #[test]
@@ -30,11 +32,19 @@ fn mlps_conform_in_every_parameterisation() {
     let be = CpuBackend::new(1);
     let pars = [
         Parameterization::Standard,
-        Parameterization::Ntk { weight_scale: 1.0, bias_scale: 0.1 },
+        Parameterization::Ntk {
+            weight_scale: 1.0,
+            bias_scale: 0.1,
+        },
         Parameterization::MuP,
     ];
     for par in pars {
-        for act in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Gelu] {
+        for act in [
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Gelu,
+        ] {
             for dtype in [DType::F64, DType::F32] {
                 let cfg = MlpConfig {
                     input: 6,
@@ -70,27 +80,53 @@ fn standard_init_matches_pytorch_default_bounds() {
     let mut seen = Vec::new();
     m.visit_params(&mut |p| {
         let v = p.value.to_host_f64(&be);
-        let fan_in = if p.name == "layers.0.weight" || p.name == "layers.0.bias" { 400.0 } else { 300.0f64 };
+        let fan_in = if p.name == "layers.0.weight" || p.name == "layers.0.bias" {
+            400.0
+        } else {
+            300.0f64
+        };
         let bound = 1.0 / fan_in.sqrt();
         let max = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        assert!(max <= bound && max > 0.9 * bound, "{}: max {max} bound {bound}", p.name);
+        assert!(
+            max <= bound && max > 0.9 * bound,
+            "{}: max {max} bound {bound}",
+            p.name
+        );
         seen.push(p.name.clone());
     });
-    assert_eq!(seen, ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]);
+    assert_eq!(
+        seen,
+        [
+            "layers.0.weight",
+            "layers.0.bias",
+            "layers.1.weight",
+            "layers.1.bias"
+        ]
+    );
 }
 
 #[test]
 fn invalid_configs_name_the_field() {
     let be = CpuBackend::new(1);
-    let e = DeepLinearConfig::new(&[4], true, DeepLinearInit::Gaussian { std: 0.1 }, DType::F64)
-        .build(&be, RandomKey::root(0))
-        .err()
-        .unwrap();
+    let e = DeepLinearConfig::new(
+        &[4],
+        true,
+        DeepLinearInit::Gaussian { std: 0.1 },
+        DType::F64,
+    )
+    .build(&be, RandomKey::root(0))
+    .err()
+    .unwrap();
     assert!(e.to_string().contains("widths"), "{e}");
     let e = DeepLinearConfig::new(
         &[3, 2, 3],
         false,
-        DeepLinearInit::Decoupled { u: vec![0.0; 9], v: vec![0.0; 9], rank: 3, strength: 1e-3 },
+        DeepLinearInit::Decoupled {
+            u: vec![0.0; 9],
+            v: vec![0.0; 9],
+            rank: 3,
+            strength: 1e-3,
+        },
         DType::F64,
     )
     .build(&be, RandomKey::root(0))

@@ -49,18 +49,30 @@ fn trajectory(widths: &[usize], eta: f64, u0: f64) -> Vec<[f64; 3]> {
     let cfg = DeepLinearConfig::new(
         widths,
         false,
-        DeepLinearInit::Decoupled { u: eye.clone(), v: eye.clone(), rank: 3, strength: u0 },
+        DeepLinearInit::Decoupled {
+            u: eye.clone(),
+            v: eye.clone(),
+            rank: 3,
+            strength: u0,
+        },
         DType::F64,
     );
     let mut net = cfg.build(&be, RandomKey::root(1)).unwrap();
     let root_p = (p as f64).sqrt();
     // x_μ = √P e_μ → Σxx = I; y_μ = √P s_μ e_μ → Σyx = (1/P) Σ y xᵀ = diag(s).
-    let x = Tensor::from_f64(&be, DType::F64, &[3, 3], &eye.iter().map(|v| v * root_p).collect::<Vec<_>>());
+    let x = Tensor::from_f64(
+        &be,
+        DType::F64,
+        &[3, 3],
+        &eye.iter().map(|v| v * root_p).collect::<Vec<_>>(),
+    );
     let y = Tensor::from_f64(
         &be,
         DType::F64,
         &[3, 3],
-        &(0..9).map(|i| if i % 4 == 0 { root_p * S[i / 4] } else { 0.0 }).collect::<Vec<_>>(),
+        &(0..9)
+            .map(|i| if i % 4 == 0 { root_p * S[i / 4] } else { 0.0 })
+            .collect::<Vec<_>>(),
     );
     let loss = Loss::mean(LossKind::Mse);
     let mut opt = Optimizer::new(OptimizerConfig::sgd()).unwrap();
@@ -75,7 +87,8 @@ fn trajectory(widths: &[usize], eta: f64, u0: f64) -> Vec<[f64; 3]> {
             let f = logits.to_host_f64(&be);
             out.push([0, 1, 2].map(|a| f[a * 3 + a] / root_p));
         }
-        loss.forward_backward(&be, logits, &Targets::Dense(&y), &mut grad).unwrap();
+        loss.forward_backward(&be, logits, &Targets::Dense(&y), &mut grad)
+            .unwrap();
         net.backward(&grad, &TapRequest::None).unwrap();
         opt.step(&be, &mut net, eta);
     }
@@ -84,13 +97,20 @@ fn trajectory(widths: &[usize], eta: f64, u0: f64) -> Vec<[f64; 3]> {
 
 /// (max error at η, at η/2, of the Richardson extrapolation) against the theory.
 fn errors(widths: &[usize], eta: f64, u0: f64) -> (f64, f64, f64) {
-    let (a, b) = (trajectory(widths, eta, u0), trajectory(widths, eta / 2.0, u0));
+    let (a, b) = (
+        trajectory(widths, eta, u0),
+        trajectory(widths, eta / 2.0, u0),
+    );
     let layers = (widths.len() - 1) as f64;
     let (mut e1, mut e2, mut er) = (0.0f64, 0.0f64, 0.0f64);
     for (k, (ua, ub)) in a.iter().zip(&b).enumerate() {
         let t = 0.1 * k as f64;
         for m in 0..3 {
-            let th = if layers == 2.0 { sigmoid_mode(S[m], u0, t) } else { deep_mode(S[m], u0, t, layers) };
+            let th = if layers == 2.0 {
+                sigmoid_mode(S[m], u0, t)
+            } else {
+                deep_mode(S[m], u0, t, layers)
+            };
             e1 = e1.max((ua[m] - th).abs());
             e2 = e2.max((ub[m] - th).abs());
             er = er.max((2.0 * ub[m] - ua[m] - th).abs());
@@ -102,8 +122,14 @@ fn errors(widths: &[usize], eta: f64, u0: f64) -> (f64, f64, f64) {
 fn check_convergence(name: &str, widths: &[usize], u0: f64) {
     let (e1, e2, er) = errors(widths, 1e-3, u0);
     println!("{name}: max |u_GD − u(t)| = {e1:.5} (η=1e-3), {e2:.5} (η=5e-4), ratio {:.3}; Richardson {er:.2e}", e2 / e1);
-    assert!((0.4..0.6).contains(&(e2 / e1)), "GD error should be O(η): {e1} → {e2}");
-    assert!(er < 0.1 * e2, "extrapolated error {er} not second order (η/2 error {e2})");
+    assert!(
+        (0.4..0.6).contains(&(e2 / e1)),
+        "GD error should be O(η): {e1} → {e2}"
+    );
+    assert!(
+        er < 0.1 * e2,
+        "extrapolated error {er} not second order (η/2 error {e2})"
+    );
     assert!(e1 < 0.01, "error {e1} at η = 1e-3");
 }
 
@@ -127,12 +153,19 @@ fn decoupled_init_product_is_strength_times_u_vt() {
     let cfg = DeepLinearConfig::new(
         &[5, 3, 6, 4],
         true,
-        DeepLinearInit::Decoupled { u: u.clone(), v: v.clone(), rank: 2, strength: 0.05 },
+        DeepLinearInit::Decoupled {
+            u: u.clone(),
+            v: v.clone(),
+            rank: 2,
+            strength: 0.05,
+        },
         DType::F64,
     );
     let mut net = cfg.build(&be, key).unwrap();
     // Feeding the identity returns the product (biases are zero): row i = (W e_i)ᵀ.
-    let eye: Vec<f64> = (0..25).map(|i| if i % 6 == 0 { 1.0 } else { 0.0 }).collect();
+    let eye: Vec<f64> = (0..25)
+        .map(|i| if i % 6 == 0 { 1.0 } else { 0.0 })
+        .collect();
     let x = Tensor::from_f64(&be, DType::F64, &[5, 5], &eye);
     let out = net
         .forward(&x, &ForwardCtx::new(Mode::Eval, 0, key), &TapRequest::None)
@@ -142,7 +175,11 @@ fn decoupled_init_product_is_strength_times_u_vt() {
     for i in 0..5 {
         for o in 0..4 {
             let want: f64 = 0.05 * (0..2).map(|r| u[o * 2 + r] * v[i * 2 + r]).sum::<f64>();
-            assert!((out[i * 4 + o] - want).abs() < 1e-14, "({o},{i}): {} vs {want}", out[i * 4 + o]);
+            assert!(
+                (out[i * 4 + o] - want).abs() < 1e-14,
+                "({o},{i}): {} vs {want}",
+                out[i * 4 + o]
+            );
         }
     }
 }

@@ -237,7 +237,11 @@ pub fn gemm<T: Element>(
         for i in 0..m {
             for j in 0..n {
                 let d = &mut dst.data[i * dst.row_stride + j * dst.col_stride];
-                *d = if beta == T::zero() { T::zero() } else { beta * *d };
+                *d = if beta == T::zero() {
+                    T::zero()
+                } else {
+                    beta * *d
+                };
             }
         }
         return Ok(());
@@ -286,7 +290,11 @@ mod tests {
         let a = vec![0.0f64; 6];
         assert!(matches!(
             MatRef::row_major(&a, 3, 3),
-            Err(GemmError::OutOfBounds { needed: 9, len: 6, .. })
+            Err(GemmError::OutOfBounds {
+                needed: 9,
+                len: 6,
+                ..
+            })
         ));
         let mut d = vec![0.0f64; 4];
         let l = MatRef::row_major(&a, 2, 3).unwrap();

@@ -8,7 +8,7 @@ pub(crate) const REDUCE_CHUNK: usize = 4096;
 
 pub(crate) fn axpy<T: Element>(a: T, x: &[T], y: &mut [T]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi = *yi + a * xi;
+        *yi += a * xi;
     }
 }
 
@@ -38,11 +38,11 @@ pub(crate) fn sum_rows<T: Element>(x: &[T], rows: usize, cols: usize, scale: T, 
     out.fill(T::zero());
     for r in 0..rows {
         for (o, &v) in out.iter_mut().zip(&x[r * cols..(r + 1) * cols]) {
-            *o = *o + v;
+            *o += v;
         }
     }
     if scale != T::one() {
-        out.iter_mut().for_each(|o| *o = *o * scale);
+        out.iter_mut().for_each(|o| *o *= scale);
     }
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn bias_act_forward<T: Element>(
     if let Some((b, s)) = bias {
         for row in z.chunks_exact_mut(cols) {
             for (zi, &bi) in row.iter_mut().zip(b) {
-                *zi = *zi + s * bi;
+                *zi += s * bi;
             }
         }
     }

@@ -1,6 +1,9 @@
 //! Loss values and logit gradients on the CPU; formulas in [`crate::loss`]. Per-example terms are
 //! computed in f64 and added in example order.
 
+// Several arrays (logits, targets, gradient) are indexed by the same output j.
+#![allow(clippy::needless_range_loop)]
+
 use crate::loss::{LossKind, Reduction};
 use crate::Element;
 
@@ -113,7 +116,9 @@ pub(crate) fn loss<T: Element>(
             LossKind::MulticlassHinge => {
                 let y = match &targets {
                     TargetView::Classes(l) => l[i] as usize,
-                    TargetView::Dense(_) => unreachable!("validated: multiclass hinge takes classes"),
+                    TargetView::Dense(_) => {
+                        unreachable!("validated: multiclass hinge takes classes")
+                    }
                 };
                 let fy = f[y].as_f64();
                 let w = scale / c as f64;

@@ -91,7 +91,6 @@ macro_rules! with_dtype {
     };
 }
 
-
 /// The typed contents of a CPU tensor.
 ///
 /// # Panics
@@ -272,7 +271,7 @@ impl Backend for CpuBackend {
     fn scale(&self, x: &mut Tensor<Self>, a: f64) {
         with_dtype!(x.dtype(), T => {
             let a = T::from_f64(a);
-            host_mut::<T>(x).iter_mut().for_each(|v| *v = *v * a);
+            host_mut::<T>(x).iter_mut().for_each(|v| *v *= a);
         })
     }
 
@@ -310,7 +309,13 @@ impl Backend for CpuBackend {
 
     fn sum_rows(&self, x: &Tensor<Self>, scale: f64, out: &mut Tensor<Self>) {
         let (rows, cols) = x.as_matrix_dims();
-        assert_eq!(out.len(), cols, "sum_rows: {:?} into {:?}", x.shape, out.shape);
+        assert_eq!(
+            out.len(),
+            cols,
+            "sum_rows: {:?} into {:?}",
+            x.shape,
+            out.shape
+        );
         with_dtype!(x.dtype(), T => kernels::sum_rows(host::<T>(x), rows, cols, T::from_f64(scale), host_mut::<T>(out)))
     }
 
@@ -416,7 +421,7 @@ impl Backend for CpuBackend {
     ) {
         same_len("sgd", param, grad);
         with_dtype!(param.dtype(), T => {
-            let buf = momentum_buf.map(|m| host_mut::<T>(m));
+            let buf = momentum_buf.map(host_mut::<T>);
             optim_kernels::sgd(host_mut::<T>(param), host::<T>(grad), buf, hyper)
         })
     }

@@ -10,7 +10,7 @@ pub(crate) fn sgd<T: Element>(p: &mut [T], g: &[T], buf: Option<&mut [T]>, h: &S
         None => {
             for (pi, &gi) in p.iter_mut().zip(g) {
                 let d = gi + wd * *pi;
-                *pi = *pi - lr * d;
+                *pi -= lr * d;
             }
         }
         Some(buf) => {
@@ -20,7 +20,7 @@ pub(crate) fn sgd<T: Element>(p: &mut [T], g: &[T], buf: Option<&mut [T]>, h: &S
                 let d = gi + wd * *pi;
                 *bi = if h.first_step { d } else { mu * *bi + damp * d };
                 let step = if h.nesterov { d + mu * *bi } else { *bi };
-                *pi = *pi - lr * step;
+                *pi -= lr * step;
             }
         }
     }
@@ -39,7 +39,7 @@ pub(crate) fn adam<T: Element>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h
     let decay = T::from_f64(1.0 - h.lr * h.weight_decay);
     for (((pi, &gi), mi), vi) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         let gi = if h.decoupled {
-            *pi = *pi * decay;
+            *pi *= decay;
             gi
         } else {
             gi + wd * *pi
@@ -47,6 +47,6 @@ pub(crate) fn adam<T: Element>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h
         *mi = b1 * *mi + one_b1 * gi;
         *vi = b2 * *vi + one_b2 * gi * gi;
         let denom = vi.sqrt() / bc2_sqrt + eps;
-        *pi = *pi - step_size * *mi / denom;
+        *pi -= step_size * *mi / denom;
     }
 }

@@ -106,7 +106,10 @@ pub(crate) fn join_path(prefix: &str, name: &str) -> String {
 /// The error for an input whose per-example shape is not what a layer takes.
 pub(crate) fn shape_error(path: &str, expected: &[usize], found: &[usize]) -> NnError {
     NnError::ShapeMismatch {
-        what: format!("input of `{}`", if path.is_empty() { "<root>" } else { path }),
+        what: format!(
+            "input of `{}`",
+            if path.is_empty() { "<root>" } else { path }
+        ),
         expected: expected.to_vec(),
         found: found.to_vec(),
     }

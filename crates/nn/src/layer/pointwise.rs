@@ -5,7 +5,6 @@ use super::{join_path, ForwardCtx, Layer};
 use crate::param::{Param, ParamTree};
 use crate::{Activation, Backend, NnError, Tensor};
 
-
 /// y = σ(x) elementwise.
 #[derive(Clone, Debug)]
 pub struct Pointwise<B: Backend> {

@@ -44,7 +44,9 @@ impl<B: Backend> ParamTree<B> for Sequential<B> {
         self.children.iter().for_each(|c| c.visit_buffers(f));
     }
     fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&mut Buffer<B>)) {
-        self.children.iter_mut().for_each(|c| c.visit_buffers_mut(f));
+        self.children
+            .iter_mut()
+            .for_each(|c| c.visit_buffers_mut(f));
     }
 }
 
@@ -76,6 +78,9 @@ impl<B: Backend> Layer<B> for Sequential<B> {
         let mut cur = x;
         for child in self.children.iter_mut() {
             child.forward(be, cur, ctx);
+            // Downgrading the `&mut` (not reborrowing it) keeps the output borrowed for the
+            // whole loop, so it can feed the next child.
+            #[allow(clippy::borrowed_box)]
             let child: &Box<dyn Layer<B>> = child;
             cur = child.output();
         }
@@ -91,7 +96,11 @@ impl<B: Backend> Layer<B> for Sequential<B> {
             let (before, rest) = self.children.split_at_mut(i);
             let (child, after) = rest.split_first_mut().expect("i < n");
             let input = if i == 0 { x } else { before[i - 1].output() };
-            let grad = if i + 1 == n { dy } else { after[0].input_grad() };
+            let grad = if i + 1 == n {
+                dy
+            } else {
+                after[0].input_grad()
+            };
             child.backward(be, input, grad, need_input_grad || i > 0);
         }
     }

@@ -164,11 +164,9 @@ impl Loss {
                         detail: format!("{} labels for a batch of {b}", labels.len()),
                     });
                 }
-                let classes = if c == 1 && self.kind == LossKind::Hinge || self.kind == LossKind::Bce && c == 1 {
-                    2
-                } else {
-                    c
-                };
+                let binary_one_logit =
+                    c == 1 && matches!(self.kind, LossKind::Hinge | LossKind::Bce);
+                let classes = if binary_one_logit { 2 } else { c };
                 if let Some((i, &l)) = labels
                     .iter()
                     .enumerate()

@@ -309,7 +309,10 @@ mod tests {
     #[test]
     fn every_loss_reports_a_true_minimiser() {
         let l = labels();
-        let classes = HostTargets::Classes { labels: &l, classes: 3 };
+        let classes = HostTargets::Classes {
+            labels: &l,
+            classes: 3,
+        };
         for kind in [
             LossKind::Mse,
             LossKind::CrossEntropy,
@@ -320,7 +323,10 @@ mod tests {
             assert_is_minimum(Loss::mean(kind), &classes);
         }
         let pm: Vec<f64> = vec![1.0, 1.0, 1.0, -1.0, 1.0, -1.0];
-        let dense = HostTargets::Dense { values: &pm, outputs: 2 };
+        let dense = HostTargets::Dense {
+            values: &pm,
+            outputs: 2,
+        };
         assert_is_minimum(Loss::mean(LossKind::Hinge), &dense);
         assert_is_minimum(Loss::mean(LossKind::Mse), &dense);
     }
@@ -328,16 +334,23 @@ mod tests {
     #[test]
     fn closed_forms() {
         let l = labels();
-        let t = HostTargets::Classes { labels: &l, classes: 3 };
+        let t = HostTargets::Classes {
+            labels: &l,
+            classes: 3,
+        };
         let mse = Loss::mean(LossKind::Mse).optimal_constant(&t).unwrap();
         assert_eq!(mse.output, vec![0.5, 0.3, 0.2]);
         // L(ȳ) = ½ (E‖y‖² − ‖ȳ‖²) = ½ (1 − 0.38) = 0.31
         assert!((mse.loss - 0.31).abs() < 1e-12);
-        let ce = Loss::mean(LossKind::CrossEntropy).optimal_constant(&t).unwrap();
+        let ce = Loss::mean(LossKind::CrossEntropy)
+            .optimal_constant(&t)
+            .unwrap();
         // L = entropy of (0.5, 0.3, 0.2)
         let h = -(0.5f64 * 0.5f64.ln() + 0.3 * 0.3f64.ln() + 0.2 * 0.2f64.ln());
         assert!((ce.loss - h).abs() < 1e-12);
-        let mh = Loss::mean(LossKind::MulticlassHinge).optimal_constant(&t).unwrap();
+        let mh = Loss::mean(LossKind::MulticlassHinge)
+            .optimal_constant(&t)
+            .unwrap();
         assert_eq!(mh.output, vec![1.0, 0.0, 0.0]);
     }
 }

@@ -91,7 +91,11 @@ impl OptimizerConfig {
             if v >= 0.0 && v.is_finite() {
                 Ok(())
             } else {
-                Err(NnError::setting(format!("optimizer.{f}"), v, ">= 0 and finite"))
+                Err(NnError::setting(
+                    format!("optimizer.{f}"),
+                    v,
+                    ">= 0 and finite",
+                ))
             }
         };
         match *self {
@@ -122,10 +126,14 @@ impl OptimizerConfig {
             } => {
                 for (f, b) in [("beta1", beta1), ("beta2", beta2)] {
                     if !(0.0..1.0).contains(&b) {
-                        return Err(NnError::setting(format!("optimizer.{f}"), b, "0 <= beta < 1"));
+                        return Err(NnError::setting(
+                            format!("optimizer.{f}"),
+                            b,
+                            "0 <= beta < 1",
+                        ));
                     }
                 }
-                if !(eps > 0.0) {
+                if eps.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                     return Err(NnError::setting("optimizer.eps", eps, "> 0"));
                 }
                 nonneg("weight_decay", weight_decay)

@@ -25,7 +25,10 @@ pub fn check_layer(layer: &mut dyn Layer<CpuBackend>, in_shape: &[usize], key: R
         let mut min_pre = f64::INFINITY;
         layer.visit_taps(&mut |n, t| {
             if n.ends_with("pre") {
-                min_pre = t.to_host_f64(&be).iter().fold(min_pre, |m, z| m.min(z.abs()));
+                min_pre = t
+                    .to_host_f64(&be)
+                    .iter()
+                    .fold(min_pre, |m, z| m.min(z.abs()));
             }
         });
         if min_pre > 1e-4 {

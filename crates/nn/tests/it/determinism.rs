@@ -3,7 +3,9 @@
 //! output tiles, never over the reduction dimension, and our reductions use fixed chunks).
 
 use learnscope_nn::layer::{Linear, Sequential};
-use learnscope_nn::{Activation, CpuBackend, DType, ForwardCtx, Layer, Mode, ParamTree, RandomKey, Tensor};
+use learnscope_nn::{
+    Activation, CpuBackend, DType, ForwardCtx, Layer, Mode, ParamTree, RandomKey, Tensor,
+};
 
 /// Forward + backward of a 784-256-256-10 MLP on a batch of 128 (products well above the
 /// threading threshold); returns the output and all gradients as bit patterns.
@@ -13,9 +15,27 @@ fn pass(threads: usize, dtype: DType) -> Vec<u64> {
     let dims = [784, 256, 256, 10];
     let mut layers: Vec<Box<dyn Layer<CpuBackend>>> = Vec::new();
     for i in 0..3 {
-        let w = Tensor::from_f64(&be, dtype, &[dims[i + 1], dims[i]], &key.derive(&format!("w{i}")).normals(dims[i] * dims[i + 1]).iter().map(|x| x / (dims[i] as f64).sqrt()).collect::<Vec<_>>());
-        let b = Tensor::from_f64(&be, dtype, &[dims[i + 1]], &key.derive(&format!("b{i}")).normals(dims[i + 1]));
-        let act = if i == 2 { Activation::Identity } else { Activation::Relu };
+        let w = Tensor::from_f64(
+            &be,
+            dtype,
+            &[dims[i + 1], dims[i]],
+            &key.derive(&format!("w{i}"))
+                .normals(dims[i] * dims[i + 1])
+                .iter()
+                .map(|x| x / (dims[i] as f64).sqrt())
+                .collect::<Vec<_>>(),
+        );
+        let b = Tensor::from_f64(
+            &be,
+            dtype,
+            &[dims[i + 1]],
+            &key.derive(&format!("b{i}")).normals(dims[i + 1]),
+        );
+        let act = if i == 2 {
+            Activation::Identity
+        } else {
+            Activation::Relu
+        };
         layers.push(Box::new(Linear::new(&be, w, Some(b), act).unwrap()));
     }
     let mut net = Sequential::new(layers).unwrap();
@@ -42,7 +62,10 @@ fn one_and_two_threads_agree_bitwise() {
     for dtype in [DType::F32, DType::F64] {
         let (a, b) = (pass(1, dtype), pass(2, dtype));
         let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
-        println!("{dtype}: {differing} of {} values differ between 1 and 2 threads", a.len());
+        println!(
+            "{dtype}: {differing} of {} values differ between 1 and 2 threads",
+            a.len()
+        );
         assert_eq!(differing, 0, "{dtype}: thread-count invariance broken");
     }
 }

@@ -44,7 +44,15 @@ fn matches_naive_product_on_random_shapes_and_strides() {
             } else {
                 Parallelism::Threads(2)
             };
-            gemm(MatMut::row_major(&mut c, m, n).unwrap(), a, b, alpha, beta, par).unwrap();
+            gemm(
+                MatMut::row_major(&mut c, m, n).unwrap(),
+                a,
+                b,
+                alpha,
+                beta,
+                par,
+            )
+            .unwrap();
             for idx in 0..m * n {
                 let expect = alpha * want[idx] + beta * c0[idx];
                 // |error| ≤ k·ε·Σ|a||b| (Higham, §3.5); k·ε·(k·max|a||b|) with max|a b| ≲ 25
@@ -64,14 +72,30 @@ fn beta_zero_never_reads_the_destination() {
     let a = vec![1.0f64, 2.0, 3.0, 4.0];
     let mut c = vec![f64::NAN; 4];
     let m = MatRef::row_major(&a, 2, 2).unwrap();
-    gemm(MatMut::row_major(&mut c, 2, 2).unwrap(), m, m, 1.0, 0.0, Parallelism::Sequential).unwrap();
+    gemm(
+        MatMut::row_major(&mut c, 2, 2).unwrap(),
+        m,
+        m,
+        1.0,
+        0.0,
+        Parallelism::Sequential,
+    )
+    .unwrap();
     assert_eq!(c, vec![7.0, 10.0, 15.0, 22.0]);
     // k = 0: the empty product is 0, so dst ← beta·dst.
     let empty: Vec<f64> = vec![];
     let l = MatRef::row_major(&empty, 2, 0).unwrap();
     let r = MatRef::row_major(&empty, 0, 2).unwrap();
     let mut c = vec![1.0, 2.0, 3.0, 4.0];
-    gemm(MatMut::row_major(&mut c, 2, 2).unwrap(), l, r, 1.0, 0.5, Parallelism::Sequential).unwrap();
+    gemm(
+        MatMut::row_major(&mut c, 2, 2).unwrap(),
+        l,
+        r,
+        1.0,
+        0.5,
+        Parallelism::Sequential,
+    )
+    .unwrap();
     assert_eq!(c, vec![0.5, 1.0, 1.5, 2.0]);
 }
 

@@ -14,7 +14,13 @@ const ACTS: [Activation; 5] = [
     Activation::Gelu,
 ];
 
-fn linear(out: usize, inp: usize, bias: bool, act: Activation, key: RandomKey) -> Linear<learnscope_nn::CpuBackend> {
+fn linear(
+    out: usize,
+    inp: usize,
+    bias: bool,
+    act: Activation,
+    key: RandomKey,
+) -> Linear<learnscope_nn::CpuBackend> {
     let be = be();
     let w = tensor(&be, &[out, inp], key.derive("w"));
     let b = bias.then(|| tensor(&be, &[out], key.derive("b")));
@@ -60,7 +66,13 @@ fn pointwise_flatten_sequential_residual() {
     check_layer(&mut seq, &[4, 2, 4], key);
     assert_eq!(
         seq.param_names(),
-        ["net.1.weight", "net.1.bias", "net.2.weight", "net.2.bias", "net.4.weight"]
+        [
+            "net.1.weight",
+            "net.1.bias",
+            "net.2.weight",
+            "net.2.bias",
+            "net.4.weight"
+        ]
     );
 
     let body = Sequential::new(vec![
@@ -75,7 +87,9 @@ fn pointwise_flatten_sequential_residual() {
     let mut res = Residual::new(&be, DType::F64, Box::new(body), Some(Box::new(proj)));
     res.set_path("block");
     check_layer(&mut res, &[5, 6], key);
-    assert!(res.param_names().contains(&"block.shortcut.weight".to_string()));
+    assert!(res
+        .param_names()
+        .contains(&"block.shortcut.weight".to_string()));
 }
 
 #[test]
@@ -89,13 +103,25 @@ fn taps_name_every_activation_and_gradient() {
     .unwrap();
     seq.set_path("layers");
     let x = tensor(&be, &[5, 3], key);
-    seq.forward(&be, &x, &learnscope_nn::ForwardCtx::new(learnscope_nn::Mode::Eval, 0, key));
+    seq.forward(
+        &be,
+        &x,
+        &learnscope_nn::ForwardCtx::new(learnscope_nn::Mode::Eval, 0, key),
+    );
     let mut names = Vec::new();
     seq.visit_taps(&mut |n, t| {
         assert_eq!(t.shape()[0], 5);
         names.push(n.to_string())
     });
-    assert_eq!(names, ["layers.0.pre", "layers.0.out", "layers.1.pre", "layers.1.out"]);
+    assert_eq!(
+        names,
+        [
+            "layers.0.pre",
+            "layers.0.out",
+            "layers.1.pre",
+            "layers.1.out"
+        ]
+    );
     // The relu output is max(0, pre).
     let mut pre = Vec::new();
     let mut out = Vec::new();

@@ -17,13 +17,21 @@ const KINDS: [LossKind; 6] = [
 ];
 
 fn targets_for(kind: LossKind, b: usize, c: usize, key: RandomKey) -> (Option<Vec<f64>>, Vec<u32>) {
-    let labels: Vec<u32> = (0..b).map(|i| (key.u64_at(i as u64) % c as u64) as u32).collect();
+    let labels: Vec<u32> = (0..b)
+        .map(|i| (key.u64_at(i as u64) % c as u64) as u32)
+        .collect();
     let dense = match kind {
         LossKind::Mse => Some(key.derive("y").normals(b * c)),
         LossKind::Bce => Some(key.derive("y").uniforms(b * c, 0.0, 1.0)),
         LossKind::Hinge => Some(
             (0..b * c)
-                .map(|i| if key.derive("s").uniform_at(i as u64) < 0.5 { -1.0 } else { 1.0 })
+                .map(|i| {
+                    if key.derive("s").uniform_at(i as u64) < 0.5 {
+                        -1.0
+                    } else {
+                        1.0
+                    }
+                })
                 .collect(),
         ),
         _ => None,
@@ -45,23 +53,28 @@ fn gradients_match_central_differences_for_both_target_kinds() {
                 if use_dense && dense.is_none() {
                     continue;
                 }
-                let yt = dense.as_ref().map(|d| Tensor::from_f64(&be, DType::F64, &[b, c], d));
+                let yt = dense
+                    .as_ref()
+                    .map(|d| Tensor::from_f64(&be, DType::F64, &[b, c], d));
                 let targets = match (&yt, use_dense) {
                     (Some(t), true) => Targets::Dense(t),
                     _ => Targets::Classes(&labels),
                 };
                 let logits = Tensor::from_f64(&be, DType::F64, &[b, c], &f0);
                 let mut g = Tensor::zeros(&be, DType::F64, &[b, c]);
-                loss.forward_backward(&be, &logits, &targets, &mut g).unwrap();
+                loss.forward_backward(&be, &logits, &targets, &mut g)
+                    .unwrap();
                 let analytic = vec![g.to_host_f64(&be)];
                 // Hinge losses have kinks at margin 0; normal logits land within 1e-4 of one
                 // with probability ~1e-4 per entry, and the fixed seed avoids them.
                 GradCheck::default()
-                    .run(&[f0.clone()], &analytic, |v| {
+                    .run(std::slice::from_ref(&f0), &analytic, |v| {
                         let l = Tensor::from_f64(&be, DType::F64, &[b, c], &v[0]);
                         loss.value(&be, &l, &targets).unwrap()
                     })
-                    .unwrap_or_else(|e| panic!("{} {reduction:?} dense={use_dense}: {e:?}", kind.name()));
+                    .unwrap_or_else(|e| {
+                        panic!("{} {reduction:?} dense={use_dense}: {e:?}", kind.name())
+                    });
             }
         }
     }
@@ -73,44 +86,67 @@ fn values_follow_the_documented_conventions() {
     // MSE: ½·mean over examples of the sum over outputs.
     let f = Tensor::from_f64(&be, DType::F64, &[2, 2], &[1.0, 2.0, 0.0, 0.0]);
     let y = Tensor::from_f64(&be, DType::F64, &[2, 2], &[0.0, 0.0, 0.0, 1.0]);
-    let mse = Loss::mean(LossKind::Mse).value(&be, &f, &Targets::Dense(&y)).unwrap();
+    let mse = Loss::mean(LossKind::Mse)
+        .value(&be, &f, &Targets::Dense(&y))
+        .unwrap();
     assert_eq!(mse, 0.5 * (1.0 + 4.0 + 1.0) / 2.0);
-    let sum = Loss { kind: LossKind::Mse, reduction: Reduction::Sum };
+    let sum = Loss {
+        kind: LossKind::Mse,
+        reduction: Reduction::Sum,
+    };
     assert_eq!(sum.value(&be, &f, &Targets::Dense(&y)).unwrap(), 0.5 * 6.0);
     // CE with equal logits is ln C.
     let z = Tensor::zeros(&be, DType::F64, &[3, 5]);
-    let ce = Loss::mean(LossKind::CrossEntropy).value(&be, &z, &Targets::Classes(&[0, 3, 4])).unwrap();
+    let ce = Loss::mean(LossKind::CrossEntropy)
+        .value(&be, &z, &Targets::Classes(&[0, 3, 4]))
+        .unwrap();
     assert!((ce - 5f64.ln()).abs() < 1e-15);
     // Binary hinge with one logit and class labels maps {0, 1} to {−1, +1}.
     let f = Tensor::from_f64(&be, DType::F64, &[2, 1], &[0.5, 0.5]);
-    let h = Loss::mean(LossKind::Hinge).value(&be, &f, &Targets::Classes(&[1, 0])).unwrap();
+    let h = Loss::mean(LossKind::Hinge)
+        .value(&be, &f, &Targets::Classes(&[1, 0]))
+        .unwrap();
     assert_eq!(h, (0.5 + 1.5) / 2.0);
     // Multiclass hinge = PyTorch MultiMarginLoss: Σ_{j≠y} max(0, 1 − f_y + f_j) / C.
     let f = Tensor::from_f64(&be, DType::F64, &[1, 3], &[0.1, 0.2, 0.4]);
-    let mh = Loss::mean(LossKind::MulticlassHinge).value(&be, &f, &Targets::Classes(&[1])).unwrap();
+    let mh = Loss::mean(LossKind::MulticlassHinge)
+        .value(&be, &f, &Targets::Classes(&[1]))
+        .unwrap();
     assert!((mh - ((1.0 - 0.2 + 0.1) + (1.0 - 0.2 + 0.4)) / 3.0).abs() < 1e-15);
     // BCE is stable at large logits: softplus(±800) does not overflow.
     let f = Tensor::from_f64(&be, DType::F64, &[1, 2], &[800.0, -800.0]);
     let y = Tensor::from_f64(&be, DType::F64, &[1, 2], &[1.0, 0.0]);
-    let bce = Loss::mean(LossKind::Bce).value(&be, &f, &Targets::Dense(&y)).unwrap();
+    let bce = Loss::mean(LossKind::Bce)
+        .value(&be, &f, &Targets::Dense(&y))
+        .unwrap();
     assert!(bce.abs() < 1e-300);
 }
 
 #[test]
 fn bad_targets_are_refused_with_the_offending_entry() {
     let be: CpuBackend = be();
-    let f = Tensor::zeros(&be, DType::F64, &[3, 2], );
+    let f = Tensor::zeros(&be, DType::F64, &[3, 2]);
     let e = Loss::mean(LossKind::CrossEntropy)
         .value(&be, &f, &Targets::Classes(&[0, 2, 1]))
         .unwrap_err();
-    assert!(e.to_string().contains("label 2 of example 1 is outside 0..2"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("label 2 of example 1 is outside 0..2"),
+        "{e}"
+    );
     let e = Loss::mean(LossKind::CrossEntropy)
         .value(&be, &f, &Targets::Classes(&[0, 1]))
         .unwrap_err();
     assert!(e.to_string().contains("2 labels for a batch of 3"), "{e}");
     let y = Tensor::from_f64(&be, DType::F64, &[3, 2], &[1.0, -1.0, 1.0, 0.5, -1.0, 1.0]);
-    let e = Loss::mean(LossKind::Hinge).value(&be, &f, &Targets::Dense(&y)).unwrap_err();
-    assert!(e.to_string().contains("entry 3 (example 1, output 1) is 0.5"), "{e}");
+    let e = Loss::mean(LossKind::Hinge)
+        .value(&be, &f, &Targets::Dense(&y))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("entry 3 (example 1, output 1) is 0.5"),
+        "{e}"
+    );
     let y32 = Tensor::zeros(&be, DType::F32, &[3, 2]);
     assert!(matches!(
         Loss::mean(LossKind::Mse).value(&be, &f, &Targets::Dense(&y32)),

@@ -23,12 +23,20 @@ fn run(config: OptimizerConfig, steps: usize, dtype: DType) -> Vec<Vec<f64>> {
     let be = be();
     let key = RandomKey::root(5);
     let theta0 = key.derive("t").normals(6);
-    let mut p = One(Param::new(&be, "w", Tensor::from_f64(&be, dtype, &[2, 3], &theta0)));
+    let mut p = One(Param::new(
+        &be,
+        "w",
+        Tensor::from_f64(&be, dtype, &[2, 3], &theta0),
+    ));
     let mut opt = Optimizer::new(config).unwrap();
     let mut out = Vec::new();
     for s in 0..steps {
         let th = p.0.value.to_host_f64(&be);
-        let g: Vec<f64> = th.iter().enumerate().map(|(i, t)| t - 1.0 + 0.1 * key.at(s as u64).normal_at(i as u64)).collect();
+        let g: Vec<f64> = th
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t - 1.0 + 0.1 * key.at(s as u64).normal_at(i as u64))
+            .collect();
         p.0.grad = Tensor::from_f64(&be, dtype, &[2, 3], &g);
         opt.step(&be, &mut p, 0.05 * (1.0 + s as f64).recip());
         out.push(p.0.value.to_host_f64(&be));
@@ -39,25 +47,40 @@ fn run(config: OptimizerConfig, steps: usize, dtype: DType) -> Vec<Vec<f64>> {
 fn reference(config: &OptimizerConfig, steps: usize) -> Vec<Vec<f64>> {
     let key = RandomKey::root(5);
     let mut th = key.derive("t").normals(6);
-    let mut m = vec![0.0; 6];
-    let mut v = vec![0.0; 6];
+    let mut m = [0.0; 6];
+    let mut v = [0.0; 6];
     let mut out = Vec::new();
     for s in 0..steps {
         let lr = 0.05 * (1.0 + s as f64).recip();
         for i in 0..6 {
             let g = th[i] - 1.0 + 0.1 * key.at(s as u64).normal_at(i as u64);
             match *config {
-                OptimizerConfig::Sgd { momentum, dampening, weight_decay, nesterov } => {
+                OptimizerConfig::Sgd {
+                    momentum,
+                    dampening,
+                    weight_decay,
+                    nesterov,
+                } => {
                     let d = g + weight_decay * th[i];
                     if momentum == 0.0 {
                         th[i] -= lr * d;
                     } else {
-                        m[i] = if s == 0 { d } else { momentum * m[i] + (1.0 - dampening) * d };
+                        m[i] = if s == 0 {
+                            d
+                        } else {
+                            momentum * m[i] + (1.0 - dampening) * d
+                        };
                         let step = if nesterov { d + momentum * m[i] } else { m[i] };
                         th[i] -= lr * step;
                     }
                 }
-                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, decoupled } => {
+                OptimizerConfig::Adam {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                    decoupled,
+                } => {
                     let g = if decoupled {
                         th[i] *= 1.0 - lr * weight_decay;
                         g
@@ -82,12 +105,39 @@ fn reference(config: &OptimizerConfig, steps: usize) -> Vec<Vec<f64>> {
 fn updates_follow_pytorch_rules() {
     let configs = [
         OptimizerConfig::sgd(),
-        OptimizerConfig::Sgd { momentum: 0.9, dampening: 0.0, weight_decay: 1e-2, nesterov: false },
-        OptimizerConfig::Sgd { momentum: 0.9, dampening: 0.0, weight_decay: 0.0, nesterov: true },
-        OptimizerConfig::Sgd { momentum: 0.5, dampening: 0.3, weight_decay: 0.0, nesterov: false },
+        OptimizerConfig::Sgd {
+            momentum: 0.9,
+            dampening: 0.0,
+            weight_decay: 1e-2,
+            nesterov: false,
+        },
+        OptimizerConfig::Sgd {
+            momentum: 0.9,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: true,
+        },
+        OptimizerConfig::Sgd {
+            momentum: 0.5,
+            dampening: 0.3,
+            weight_decay: 0.0,
+            nesterov: false,
+        },
         OptimizerConfig::adam(),
-        OptimizerConfig::Adam { beta1: 0.8, beta2: 0.99, eps: 1e-6, weight_decay: 0.1, decoupled: false },
-        OptimizerConfig::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1, decoupled: true },
+        OptimizerConfig::Adam {
+            beta1: 0.8,
+            beta2: 0.99,
+            eps: 1e-6,
+            weight_decay: 0.1,
+            decoupled: false,
+        },
+        OptimizerConfig::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.1,
+            decoupled: true,
+        },
     ];
     for c in &configs {
         let got = run(c.clone(), 25, DType::F64);
@@ -105,12 +155,22 @@ fn updates_follow_pytorch_rules() {
 #[test]
 fn state_is_named_for_checkpoints_and_restores() {
     let be = be();
-    let mut p = One(Param::new(&be, "layers.0.weight", Tensor::zeros(&be, DType::F32, &[2])));
+    let mut p = One(Param::new(
+        &be,
+        "layers.0.weight",
+        Tensor::zeros(&be, DType::F32, &[2]),
+    ));
     let mut opt = Optimizer::new(OptimizerConfig::adam()).unwrap();
     p.0.grad = Tensor::from_f64(&be, DType::F32, &[2], &[1.0, -1.0]);
     opt.step(&be, &mut p, 0.1);
     let names: Vec<String> = opt.state_tensors().into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["opt/layers.0.weight/exp_avg", "opt/layers.0.weight/exp_avg_sq"]);
+    assert_eq!(
+        names,
+        [
+            "opt/layers.0.weight/exp_avg",
+            "opt/layers.0.weight/exp_avg_sq"
+        ]
+    );
     let m = opt.state_tensors()[0].1.to_host_f64(&be);
     assert!((m[0] - 0.1).abs() < 1e-7 && (m[1] + 0.1).abs() < 1e-7);
     assert_eq!(be.name(), "cpu");
@@ -119,13 +179,23 @@ fn state_is_named_for_checkpoints_and_restores() {
 #[test]
 fn invalid_settings_name_the_rule() {
     let e = Optimizer::<CpuBackend>::new(OptimizerConfig::Adam {
-        beta1: 1.0, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false,
+        beta1: 1.0,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        decoupled: false,
     })
     .err()
     .unwrap();
-    assert!(e.to_string().contains("optimizer.beta1") && e.to_string().contains("0 <= beta < 1"), "{e}");
+    assert!(
+        e.to_string().contains("optimizer.beta1") && e.to_string().contains("0 <= beta < 1"),
+        "{e}"
+    );
     let e = Optimizer::<CpuBackend>::new(OptimizerConfig::Sgd {
-        momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: true,
+        momentum: 0.0,
+        dampening: 0.0,
+        weight_decay: 0.0,
+        nesterov: true,
     })
     .err()
     .unwrap();

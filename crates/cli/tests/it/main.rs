@@ -1,0 +1,3 @@
+//! End-to-end tests of the `learnscope` binary, one module per command.
+
+mod demo;
