@@ -111,13 +111,15 @@ pub fn host<T: HostElement>(t: &Tensor<CpuBackend>) -> &[T] {
 /// # Panics
 /// If the tensor does not hold `T`.
 pub fn host_mut<T: HostElement>(t: &mut Tensor<CpuBackend>) -> &mut [T] {
-    let (shape, dtype) = (t.shape.clone(), t.dtype());
-    T::slice_mut(&mut t.storage).unwrap_or_else(|| {
+    if T::slice(&t.storage).is_none() {
         panic!(
-            "dtype mismatch: expected {}, tensor {shape:?} holds {dtype}",
-            T::DTYPE
-        )
-    })
+            "dtype mismatch: expected {}, tensor {:?} holds {}",
+            T::DTYPE,
+            t.shape,
+            t.dtype()
+        );
+    }
+    T::slice_mut(&mut t.storage).expect("checked above")
 }
 
 /// The CPU backend. Cloning is cheap and shares the thread pool.
@@ -142,9 +144,11 @@ impl Default for CpuBackend {
 }
 
 /// Products below this many floating-point operations (2·m·n·k) run on one thread.
-/// Measured on the 2-core development machine (benches/, `gemm_threshold`): a 64×64×64
-/// product (0.5 MFLOP) is no faster on 2 threads, 128×128×128 (4.2 MFLOP) is 1.6× faster.
-pub const DEFAULT_PARALLEL_FLOPS: f64 = 2.0e6;
+/// Measured on the 2-core development machine (`cargo bench --bench engine -- gemm_threshold`,
+/// f32 square products): waking the second thread costs ~20 µs, so 2 threads are slower up to
+/// 96³ (1.8 MFLOP: 23 µs vs 37 µs), break even at 128³ (4.2 MFLOP: 57 vs 54 µs) and win from
+/// 192³ (14 MFLOP: 176 vs 129 µs). The threshold sits between the last two.
+pub const DEFAULT_PARALLEL_FLOPS: f64 = 8.0e6;
 
 impl CpuBackend {
     /// A backend whose large products use `threads` threads (at least 1).
