@@ -69,3 +69,28 @@ fn one_and_two_threads_agree_bitwise() {
         assert_eq!(differing, 0, "{dtype}: thread-count invariance broken");
     }
 }
+
+#[test]
+fn dropout_masks_are_pure_functions_of_the_key() {
+    use learnscope_nn::Backend;
+    let be = CpuBackend::new(1);
+    let key = RandomKey::root(7).derive("dropout/layers.1").at(12);
+    let mut a = Tensor::zeros(&be, DType::F32, &[100, 100]);
+    let mut b = Tensor::zeros(&be, DType::F32, &[100, 100]);
+    be.bernoulli_mask(key, 0.8, &mut a);
+    be.bernoulli_mask(key, 0.8, &mut b);
+    let (a, b) = (a.to_host_f64(&be), b.to_host_f64(&be));
+    assert_eq!(a, b);
+    // Entries are 0 or 1/keep; the kept fraction of 10⁴ Bernoulli(0.8) draws has standard
+    // deviation √(0.8·0.2/10⁴) = 0.004, so 5σ = 0.02.
+    assert!(a.iter().all(|&m| m == 0.0 || (m - 1.25).abs() < 1e-6));
+    let kept = a.iter().filter(|&&m| m > 0.0).count() as f64 / a.len() as f64;
+    assert!((kept - 0.8).abs() < 0.02, "kept {kept}");
+    let mut c = Tensor::zeros(&be, DType::F32, &[100, 100]);
+    be.bernoulli_mask(
+        RandomKey::root(7).derive("dropout/layers.1").at(13),
+        0.8,
+        &mut c,
+    );
+    assert_ne!(a, c.to_host_f64(&be), "the next step draws a new mask");
+}
