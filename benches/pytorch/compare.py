@@ -103,19 +103,19 @@ def main():
     print(f"torch {torch.__version__}, {THREADS} threads, {ROUNDS} rounds x {SECONDS}s per side")
     print(f"{'workload':<18}{'learnscope steps/s':>20}{'pytorch steps/s':>18}{'ratio (median)':>16}{'ratios':>34}")
     for name in names:
-        ratios, rs, ts, info = [], [], [], {}
+        ratios, rs, ts, effs, info = [], [], [], [], {}
         for r in range(ROUNDS):
-            info = rust_rate(name, efficiency=(r == 0 and name != "hierarchy"))
+            info = rust_rate(name, efficiency=(name != "hierarchy"))
             t = torch_rate(name)
-            rs.append(info["steps_per_sec"] if "steps_per_sec" in info else 0.0)
+            rs.append(info["steps_per_sec"])
             ts.append(t)
             ratios.append(rs[-1] / t)
-            if r == 0 and "gemm_efficiency" in info:
-                eff = info["gemm_efficiency"]
+            if "gemm_efficiency" in info:
+                effs.append(info["gemm_efficiency"])
         line = f"{name:<18}{statistics.median(rs):>20.1f}{statistics.median(ts):>18.1f}{statistics.median(ratios):>15.2f}x"
         line += "   [" + ", ".join(f"{x:.2f}" for x in ratios) + "]"
-        if name != "hierarchy":
-            line += f"  gemm efficiency {eff:.2f}"
+        if effs:
+            line += f"  gemm efficiency {statistics.median(effs):.2f} (median)"
         print(line, flush=True)
     print(f"isa: {info.get('isa')}")
 

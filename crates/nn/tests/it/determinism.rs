@@ -3,12 +3,14 @@
 //! output tiles, never over the reduction dimension, and our reductions use fixed chunks).
 
 use learnscope_nn::layer::{Linear, Sequential};
+use learnscope_nn::optim::{Optimizer, OptimizerConfig};
 use learnscope_nn::{
     Activation, CpuBackend, DType, ForwardCtx, Layer, Mode, ParamTree, RandomKey, Tensor,
 };
 
 /// Forward + backward of a 784-256-256-10 MLP on a batch of 128 (products well above the
-/// threading threshold); returns the output and all gradients as bit patterns.
+/// threading threshold) and optimizer updates; returns outputs, gradients and updated
+/// parameters as bit patterns.
 fn pass(threads: usize, dtype: DType) -> Vec<u64> {
     let be = CpuBackend::new(threads);
     let key = RandomKey::root(42);
@@ -46,6 +48,22 @@ fn pass(threads: usize, dtype: DType) -> Vec<u64> {
     let mut out: Vec<f64> = net.output().to_host_f64(&be);
     net.visit_params(&mut |p| out.extend(p.grad.to_host_f64(&be)));
     out.extend(net.input_grad().to_host_f64(&be));
+    // Two optimizer updates (the second reads the momentum/moment buffers); layers of 200 k
+    // weights take the split path on 2 threads.
+    for cfg in [
+        OptimizerConfig::Sgd {
+            momentum: 0.9,
+            dampening: 0.0,
+            weight_decay: 1e-4,
+            nesterov: true,
+        },
+        OptimizerConfig::adam(),
+    ] {
+        let mut opt = Optimizer::new(cfg).unwrap();
+        opt.step(&be, &mut net, 0.01);
+        opt.step(&be, &mut net, 0.01);
+        net.visit_params(&mut |p| out.extend(p.value.to_host_f64(&be)));
+    }
     out.into_iter().map(f64::to_bits).collect()
 }
 
