@@ -159,15 +159,19 @@ impl<B: Backend> Model<B> for Network<B> {
                 found: dlogits.shape().to_vec(),
             });
         }
-        let want_input = req.wants("input");
+        let pen = self.penultimate.as_deref().unwrap_or("input");
+        let pen_is_input = pen == "input" && req.wants("penultimate");
+        let want_input = req.wants("input") || pen_is_input;
         self.root
             .backward(&self.be, &self.input, dlogits, want_input);
         let mut taps = Taps::new();
         if !req.is_none() {
-            if want_input {
+            if req.wants("input") {
                 taps.insert("input".into(), self.root.input_grad().clone());
             }
-            let pen = self.penultimate.as_deref().unwrap_or("input");
+            if pen_is_input {
+                taps.insert("penultimate".into(), self.root.input_grad().clone());
+            }
             self.root.visit_grad_taps(dlogits, &mut |name, t| {
                 if req.wants(name) {
                     taps.insert(name.to_string(), t.clone());

@@ -134,3 +134,42 @@ fn invalid_configs_name_the_field() {
     .unwrap();
     assert!(e.to_string().contains("hidden widths >= rank 3"), "{e}");
 }
+
+#[test]
+fn penultimate_and_logit_taps_resolve_for_any_depth() {
+    use learnscope_models::TapRequest;
+    use learnscope_nn::{ForwardCtx, Mode, Tensor};
+    let be = CpuBackend::new(1);
+    let key = RandomKey::root(6);
+    for widths in [vec![4, 3], vec![4, 5, 3]] {
+        let cfg = DeepLinearConfig::new(
+            &widths,
+            true,
+            DeepLinearInit::Gaussian { std: 0.3 },
+            DType::F64,
+        );
+        let mut m = cfg.build(&be, key).unwrap();
+        let x = Tensor::from_f64(&be, DType::F64, &[2, 4], &key.normals(8));
+        let req = TapRequest::names(["penultimate", "logits", "input"]);
+        let fwd = m
+            .forward(&x, &ForwardCtx::new(Mode::Eval, 0, key), &req)
+            .unwrap();
+        let pen = fwd.taps["penultimate"].to_host_f64(&be);
+        assert_eq!(
+            fwd.taps["logits"].to_host_f64(&be),
+            fwd.logits.to_host_f64(&be)
+        );
+        let expected_width = widths[widths.len() - 2];
+        assert_eq!(pen.len(), 2 * expected_width);
+        let dl = Tensor::from_f64(&be, DType::F64, &[2, 3], &[1.0; 6]);
+        let g = m.backward(&dl, &req).unwrap();
+        assert_eq!(g["penultimate"].shape(), [2, expected_width]);
+        assert_eq!(g["logits"].to_host_f64(&be), vec![1.0; 6]);
+        if widths.len() == 2 {
+            assert_eq!(
+                g["penultimate"].to_host_f64(&be),
+                g["input"].to_host_f64(&be)
+            );
+        }
+    }
+}
