@@ -5,6 +5,7 @@
 //! Each workload has an exact PyTorch twin in `benches/pytorch/reference.py` (same shapes,
 //! dtype, loss and reduction).
 
+use learnscope_data::HierarchySpec;
 use learnscope_models::{
     DeepLinearConfig, DeepLinearInit, MlpConfig, Model, Network, Parameterization, TapRequest,
 };
@@ -121,20 +122,6 @@ pub fn mlp(threads: usize) -> Workload {
     )
 }
 
-/// The 8-item hierarchy of P1 (Saxe et al. 2019): one-hot items, targets one unit per node of a
-/// balanced binary tree (root, 2 superordinate, 4 basic, 8 items = 15 outputs).
-pub fn hierarchy_targets() -> Vec<f64> {
-    let mut y = vec![0.0; 8 * 15];
-    for item in 0..8 {
-        let row = &mut y[item * 15..(item + 1) * 15];
-        row[0] = 1.0;
-        row[1 + item / 4] = 1.0;
-        row[3 + item / 2] = 1.0;
-        row[7 + item] = 1.0;
-    }
-    y
-}
-
 /// (b) Deep linear 8-16-16-15 with biases on the 8-item hierarchy, f64, full batch, MSE, GD.
 pub fn hierarchy(threads: usize) -> Workload {
     let be = CpuBackend::new(threads);
@@ -146,11 +133,9 @@ pub fn hierarchy(threads: usize) -> Workload {
         DType::F64,
     );
     let model = cfg.build(&be, key).expect("valid config");
-    let eye: Vec<f64> = (0..64)
-        .map(|i| if i % 9 == 0 { 1.0 } else { 0.0 })
-        .collect();
-    let x = Tensor::from_f64(&be, DType::F64, &[8, 8], &eye);
-    let y = Tensor::from_f64(&be, DType::F64, &[8, 15], &hierarchy_targets());
+    let task = HierarchySpec::eight_items().build().expect("valid spec");
+    let x = Tensor::from_f64(&be, DType::F64, &[8, 8], &task.inputs);
+    let y = Tensor::from_f64(&be, DType::F64, &[8, 15], &task.targets);
     workload(
         "hierarchy",
         be,

@@ -8,6 +8,7 @@
 
 use anyhow::{bail, Context, Result};
 use learnscope_core::RandomKey;
+use learnscope_data::HierarchySpec;
 use learnscope_models::{DeepLinearConfig, DeepLinearInit, Model, TapRequest};
 use learnscope_nn::loss::{HostTargets, Loss, LossKind, Targets};
 use learnscope_nn::optim::{Optimizer, OptimizerConfig};
@@ -29,19 +30,6 @@ pub struct DemoArgs {
 
 const ITEMS: usize = 8;
 const OUTPUTS: usize = 15;
-
-/// Targets of the 8-item hierarchy, row-major `8 × 15`.
-fn hierarchy_targets() -> Vec<f64> {
-    let mut y = vec![0.0; ITEMS * OUTPUTS];
-    for item in 0..ITEMS {
-        let row = &mut y[item * OUTPUTS..(item + 1) * OUTPUTS];
-        row[0] = 1.0;
-        row[1 + item / 4] = 1.0;
-        row[3 + item / 2] = 1.0;
-        row[7 + item] = 1.0;
-    }
-    y
-}
 
 /// (d_OCS, spread) of outputs `f` (8 × 15) against the OCS `ocs`.
 fn ocs_measures(f: &[f64], ocs: &[f64]) -> (f64, f64) {
@@ -85,11 +73,9 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         DType::F64,
     );
     let mut net = cfg.build(&be, key).context("building the demo network")?;
-    let eye: Vec<f64> = (0..ITEMS * ITEMS)
-        .map(|i| if i % (ITEMS + 1) == 0 { 1.0 } else { 0.0 })
-        .collect();
-    let x = Tensor::from_f64(&be, DType::F64, &[ITEMS, ITEMS], &eye);
-    let y_host = hierarchy_targets();
+    let task = HierarchySpec::eight_items().build()?;
+    let x = Tensor::from_f64(&be, DType::F64, &[ITEMS, ITEMS], &task.inputs);
+    let y_host = task.targets;
     let y = Tensor::from_f64(&be, DType::F64, &[ITEMS, OUTPUTS], &y_host);
     let loss = Loss::mean(LossKind::Mse);
     let ocs = loss.optimal_constant(&HostTargets::Dense {

@@ -87,6 +87,30 @@ fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
     }
 }
 
+/// Fails unless a `rows × cols` view with these strides fits in `len` elements.
+fn check_extent(
+    operand: &'static str,
+    len: usize,
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+) -> Result<(), GemmError> {
+    let needed = extent(rows, cols, row_stride, col_stride);
+    if needed > len {
+        return Err(GemmError::OutOfBounds {
+            operand,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+            needed,
+            len,
+        });
+    }
+    Ok(())
+}
+
 impl<'a, T> MatRef<'a, T> {
     /// A strided view; fails if it reaches past the slice.
     pub fn new(
@@ -96,18 +120,7 @@ impl<'a, T> MatRef<'a, T> {
         row_stride: usize,
         col_stride: usize,
     ) -> Result<Self, GemmError> {
-        let needed = extent(rows, cols, row_stride, col_stride);
-        if needed > data.len() {
-            return Err(GemmError::OutOfBounds {
-                operand: "lhs/rhs",
-                rows,
-                cols,
-                row_stride,
-                col_stride,
-                needed,
-                len: data.len(),
-            });
-        }
+        check_extent("lhs/rhs", data.len(), rows, cols, row_stride, col_stride)?;
         Ok(MatRef {
             data,
             rows,
@@ -158,18 +171,7 @@ impl<'a, T> MatMut<'a, T> {
         row_stride: usize,
         col_stride: usize,
     ) -> Result<Self, GemmError> {
-        let needed = extent(rows, cols, row_stride, col_stride);
-        if needed > data.len() {
-            return Err(GemmError::OutOfBounds {
-                operand: "dst",
-                rows,
-                cols,
-                row_stride,
-                col_stride,
-                needed,
-                len: data.len(),
-            });
-        }
+        check_extent("dst", data.len(), rows, cols, row_stride, col_stride)?;
         // Positions (i, j) ≠ (i', j') never share an element when one stride steps over the
         // whole extent of the other dimension.
         let no_alias = rows <= 1 && (cols <= 1 || col_stride >= 1)
