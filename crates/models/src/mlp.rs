@@ -5,9 +5,11 @@
 //! - `Ntk` (Jacot et al. 2018): w, b ~ N(0, 1), m = σ_w/√fan_in, m_b = β.
 //! - `MuP`: the maximal-update parameterisation for SGD (Yang & Hu 2021, abc-form with
 //!   a₁ = −½, a_hidden = 0, a_out = ½, b = ½, c = 0), written with fan-in normalisation of the
-//!   input: input layer w ~ N(0, 1/n), m = √(n/d) and bias multiplier √n; hidden layers
-//!   w ~ N(0, 1/fan_in), m = 1; read-out w ~ N(0, 1/n), m = 1/√n; biases start at 0. Here d is
-//!   the input dimension and n the width the layer maps to (input) or from (read-out).
+//!   input: input layer w ~ N(0, 1/n), m = √(n/d); hidden layers w ~ N(0, 1/fan_in), m = 1;
+//!   read-out w ~ N(0, 1/n), m = 1/√n. Biases are weights from a constant input, hence
+//!   "input-like": multiplier √fan_out on the input and hidden layers (1 on the read-out), all
+//!   starting at 0. Here d is the input dimension and n the width the layer maps to (input) or
+//!   from (read-out).
 
 use learnscope_core::{DType, RandomKey};
 use learnscope_nn::layer::{Layer, Linear};
@@ -132,7 +134,8 @@ impl MlpConfig {
                         )
                     } else {
                         let s = (1.0 / fan_in as f64).sqrt();
-                        (init::gaussian(wkey, n_w, s), zeros, 1.0, 1.0)
+                        let bias_mul = (fan_out as f64).sqrt();
+                        (init::gaussian(wkey, n_w, s), zeros, 1.0, bias_mul)
                     }
                 }
             };

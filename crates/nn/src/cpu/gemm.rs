@@ -79,12 +79,15 @@ pub enum GemmError {
     },
 }
 
-fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+/// Elements a view addresses, or `None` when that count overflows (such a view is refused).
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
     if rows == 0 || cols == 0 {
-        0
-    } else {
-        (rows - 1) * rs + (cols - 1) * cs + 1
+        return Some(0);
     }
+    (rows - 1)
+        .checked_mul(rs)?
+        .checked_add((cols - 1).checked_mul(cs)?)?
+        .checked_add(1)
 }
 
 /// Fails unless a `rows × cols` view with these strides fits in `len` elements.
@@ -96,8 +99,11 @@ fn check_extent(
     row_stride: usize,
     col_stride: usize,
 ) -> Result<(), GemmError> {
-    let needed = extent(rows, cols, row_stride, col_stride);
-    if needed > len {
+    let needed = extent(rows, cols, row_stride, col_stride).unwrap_or(usize::MAX);
+    // Strides are handed to `gemm` as isize, so they must fit even where a dimension of 1
+    // leaves them unused.
+    let strides_fit = row_stride <= isize::MAX as usize && col_stride <= isize::MAX as usize;
+    if needed > len || !strides_fit {
         return Err(GemmError::OutOfBounds {
             operand,
             rows,
@@ -176,8 +182,8 @@ impl<'a, T> MatMut<'a, T> {
         // whole extent of the other dimension.
         let no_alias = rows <= 1 && (cols <= 1 || col_stride >= 1)
             || cols <= 1 && row_stride >= 1
-            || row_stride >= cols * col_stride && col_stride >= 1
-            || col_stride >= rows * row_stride && row_stride >= 1;
+            || row_stride >= cols.saturating_mul(col_stride) && col_stride >= 1
+            || col_stride >= rows.saturating_mul(row_stride) && row_stride >= 1;
         if !no_alias {
             return Err(GemmError::AliasedDestination {
                 rows,
@@ -310,6 +316,20 @@ mod tests {
         assert!(matches!(
             MatMut::new(&mut d, 2, 2, 1, 1),
             Err(GemmError::AliasedDestination { .. })
+        ));
+        // Extents that overflow usize, and strides that do not fit isize, are refused.
+        let mut one = vec![0.0f64; 1];
+        assert!(matches!(
+            MatMut::new(&mut one, 2, 1, usize::MAX, 0),
+            Err(GemmError::OutOfBounds { .. })
+        ));
+        assert!(matches!(
+            MatRef::new(&a, 1, 2, usize::MAX, 1),
+            Err(GemmError::OutOfBounds { .. })
+        ));
+        assert!(matches!(
+            MatRef::new(&a, 3, 2, usize::MAX / 2, usize::MAX / 2),
+            Err(GemmError::OutOfBounds { .. })
         ));
     }
 }

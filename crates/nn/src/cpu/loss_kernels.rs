@@ -13,11 +13,13 @@ pub(crate) enum TargetView<'a, T> {
 }
 
 impl<T: Element> TargetView<'_, T> {
-    /// Target (i, j) as a number: dense value, or the one-hot encoding of a class label.
+    /// Target (i, j) as a number: dense value, the one-hot encoding of a class label, or with a
+    /// single output the label itself (0 or 1).
     #[inline(always)]
     fn at(&self, i: usize, j: usize, c: usize) -> f64 {
         match self {
             TargetView::Dense(t) => t[i * c + j].as_f64(),
+            TargetView::Classes(l) if c == 1 => l[i] as f64,
             TargetView::Classes(l) => {
                 if l[i] as usize == j {
                     1.0
@@ -100,8 +102,7 @@ pub(crate) fn loss<T: Element>(
                 for j in 0..c {
                     let y = match &targets {
                         TargetView::Dense(_) => targets.at(i, j, c),
-                        // Classes with one output: label 1 → +1, 0 → −1; one-vs-rest otherwise.
-                        TargetView::Classes(l) if c == 1 => 2.0 * l[i] as f64 - 1.0,
+                        // Class labels: 1 → +1 and 0 → −1 with one output; one-vs-rest otherwise.
                         TargetView::Classes(_) => 2.0 * targets.at(i, j, c) - 1.0,
                     };
                     let margin = 1.0 - y * f[j].as_f64();

@@ -442,6 +442,9 @@ impl Backend for CpuBackend {
         hyper: &SgdHyper,
     ) {
         same_len("sgd", param, grad);
+        if let Some(b) = momentum_buf.as_deref() {
+            same_len("sgd momentum buffer", param, b);
+        }
         let chunk = self.elementwise_chunk(param.len());
         with_dtype!(param.dtype(), T => {
             let (p, g) = (host_mut::<T>(param), host::<T>(grad));
@@ -474,6 +477,8 @@ impl Backend for CpuBackend {
         hyper: &AdamHyper,
     ) {
         same_len("adam", param, grad);
+        same_len("adam exp_avg", param, exp_avg);
+        same_len("adam exp_avg_sq", param, exp_avg_sq);
         let chunk = self.elementwise_chunk(param.len());
         with_dtype!(param.dtype(), T => {
             let (p, g) = (host_mut::<T>(param), host::<T>(grad));

@@ -1,4 +1,5 @@
-//! A chain of layers, f = f_n ∘ ⋯ ∘ f₁. Child i has path `<path>.<i>`. Backward runs the
+//! A chain of layers, f = f_n ∘ ⋯ ∘ f₁. Child i has path `<path>.<i>`; the chain's own output
+//! is also the tap `<path>.out` (so a nested chain has an `out` like any layer). Backward runs the
 //! chain in reverse, feeding each child the input it saw in the forward pass (the previous
 //! child's output) and the next child's input gradient.
 
@@ -10,6 +11,7 @@ use crate::{Backend, NnError, Tensor};
 #[derive(Clone, Debug)]
 pub struct Sequential<B: Backend> {
     path: String,
+    tap_out: String,
     children: Vec<Box<dyn Layer<B>>>,
 }
 
@@ -21,6 +23,7 @@ impl<B: Backend> Sequential<B> {
         }
         let mut s = Sequential {
             path: String::new(),
+            tap_out: String::new(),
             children,
         };
         s.set_path("");
@@ -57,6 +60,7 @@ impl<B: Backend> Layer<B> for Sequential<B> {
 
     fn set_path(&mut self, path: &str) {
         self.path = path.to_string();
+        self.tap_out = join_path(path, "out");
         for (i, c) in self.children.iter_mut().enumerate() {
             c.set_path(&join_path(path, &i.to_string()));
         }
@@ -111,6 +115,7 @@ impl<B: Backend> Layer<B> for Sequential<B> {
 
     fn visit_taps(&self, f: &mut dyn FnMut(&str, &Tensor<B>)) {
         self.children.iter().for_each(|c| c.visit_taps(f));
+        f(&self.tap_out, self.output());
     }
 
     fn visit_grad_taps(&self, dy: &Tensor<B>, f: &mut dyn FnMut(&str, &Tensor<B>)) {
@@ -123,6 +128,7 @@ impl<B: Backend> Layer<B> for Sequential<B> {
             };
             c.visit_grad_taps(g, f);
         }
+        f(&self.tap_out, dy);
     }
 
     fn clone_box(&self) -> Box<dyn Layer<B>> {

@@ -164,8 +164,9 @@ impl Loss {
                         detail: format!("{} labels for a batch of {b}", labels.len()),
                     });
                 }
+                // With one output a label is the target value itself (0 or 1).
                 let binary_one_logit =
-                    c == 1 && matches!(self.kind, LossKind::Hinge | LossKind::Bce);
+                    c == 1 && matches!(self.kind, LossKind::Hinge | LossKind::Bce | LossKind::Mse);
                 let classes = if binary_one_logit { 2 } else { c };
                 if let Some((i, &l)) = labels
                     .iter()

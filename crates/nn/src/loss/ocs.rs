@@ -10,11 +10,15 @@
 //! - Spectral-decoupling CE: the unique solution of softmax(f) − E[y] + λ f = 0 (strictly convex),
 //!   found by Newton's method.
 //! - Binary hinge: f*ⱼ = sign(p₊ − p₋) (any value in [−1, 1] when p₊ = p₋; we return 0).
-//! - Multiclass hinge: on vectors f ∈ {0, 1}^C with S = {j : fⱼ = 1}, the loss is
-//!   (1/C)[P(S)(|S| − 1) + (1 − P(S))(|S| + C − 1)], minimised for a given |S| = k by the k most
-//!   frequent classes; f* is the best k (k = 0 is the all-zero vector). The minimiser of this
-//!   piecewise-linear convex function lies on such a vertex (the breakpoints fⱼ − f_y = −1 have
-//!   integer vertices); the unit test checks random perturbations never do better.
+//! - Multiclass hinge, L(f) = (1/C) Σ_y p_y Σ_{j≠y} max(0, 1 − f_y + fⱼ): a linear program over
+//!   difference constraints, so an integer minimiser exists (total unimodularity). Swapping the
+//!   values of two classes shows f* can be taken monotone in p; shrinking any gap between
+//!   consecutive levels to 1 never raises the loss. So f* groups the classes, sorted by
+//!   frequency, into consecutive blocks on levels m−1, …, 1, 0. With Q_e the mass of the e most
+//!   frequent classes, a block holding sorted classes i+1..=e contributes
+//!   (Q_e − Q_i)(e − 1) + e(1 − Q_e) to C·L, independently of the other blocks, so the best
+//!   split is a shortest path over block ends: O(C²) dynamic programming. (A two-level {0, 1}
+//!   solution is not always optimal: p = (0.6, 0.3, 0.01 × 10) needs three levels.)
 
 use crate::loss::{Loss, LossKind, Reduction};
 use crate::NnError;
@@ -115,8 +119,19 @@ pub fn constant_loss(loss: &Loss, targets: &HostTargets<'_>, f: &[f64]) -> f64 {
         let y = targets.row(i);
         let li: f64 = match loss.kind {
             LossKind::Mse => (0..c).map(|j| 0.5 * (f[j] - y[j]).powi(2)).sum(),
+            // softplus(f) − y f = y·softplus(−f) + (1 − y)·softplus(f), skipping zero weights so
+            // that f = ±∞ (the OCS of an all-0 or all-1 column) gives 0, not NaN.
             LossKind::Bce => (0..c)
-                .map(|j| f[j].max(0.0) + (-f[j].abs()).exp().ln_1p() - y[j] * f[j])
+                .map(|j| {
+                    let sp = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
+                    let pos = if y[j] != 0.0 { y[j] * sp(-f[j]) } else { 0.0 };
+                    let neg = if y[j] != 1.0 {
+                        (1.0 - y[j]) * sp(f[j])
+                    } else {
+                        0.0
+                    };
+                    pos + neg
+                })
                 .sum(),
             LossKind::CrossEntropy | LossKind::SpectralDecouplingCe { .. } => {
                 let m = f.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -129,7 +144,11 @@ pub fn constant_loss(loss: &Loss, targets: &HostTargets<'_>, f: &[f64]) -> f64 {
                     LossKind::SpectralDecouplingCe { lambda } => lambda,
                     _ => 0.0,
                 };
-                ce + 0.5 * lambda * f.iter().map(|x| x * x).sum::<f64>()
+                if lambda > 0.0 {
+                    ce + 0.5 * lambda * f.iter().map(|x| x * x).sum::<f64>()
+                } else {
+                    ce // λ = 0: plain CE, also when f* has −∞ entries
+                }
             }
             LossKind::Hinge => (0..c)
                 .map(|j| {
@@ -175,15 +194,7 @@ impl Loss {
         let output = match self.kind {
             LossKind::Mse => mean,
             LossKind::Bce => mean.iter().map(|&p| (p / (1.0 - p)).ln()).collect(),
-            LossKind::CrossEntropy => {
-                let logs: Vec<f64> = mean.iter().map(|p| p.ln()).collect();
-                if logs.iter().all(|x| x.is_finite()) {
-                    let centre = logs.iter().sum::<f64>() / c as f64;
-                    logs.iter().map(|x| x - centre).collect()
-                } else {
-                    logs
-                }
-            }
+            LossKind::CrossEntropy => ce_constant(&mean),
             LossKind::SpectralDecouplingCe { lambda } => sd_ce_constant(&mean, lambda),
             LossKind::Hinge => {
                 let pos = if matches!(targets, HostTargets::Classes { .. }) {
@@ -210,31 +221,62 @@ impl Loss {
                         detail: "needs class labels, got dense targets".into(),
                     });
                 }
-                let mut order: Vec<usize> = (0..c).collect();
-                order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]).then(a.cmp(&b)));
-                let (mut best_k, mut best) = (0usize, f64::INFINITY);
-                let mut mass = 0.0;
-                for k in 0..=c {
-                    if k > 0 {
-                        mass += mean[order[k - 1]];
-                    }
-                    let kf = k as f64;
-                    let cf = c as f64;
-                    let l = (mass * (kf - 1.0).max(0.0) + (1.0 - mass) * (kf + cf - 1.0)) / cf;
-                    if l < best - 1e-15 {
-                        best = l;
-                        best_k = k;
-                    }
-                }
-                let mut f = vec![0.0; c];
-                for &j in &order[..best_k] {
-                    f[j] = 1.0;
-                }
-                f
+                multiclass_hinge_constant(&mean)
             }
         };
         let loss = constant_loss(self, targets, &output);
         Ok(OptimalConstant { output, loss })
+    }
+}
+
+/// The exact multiclass-hinge OCS by dynamic programming over groups of classes (see the module
+/// documentation): classes sorted by frequency, Q_e the mass of the first e, and a group holding
+/// sorted classes i+1..=e costs (Q_e − Q_i)(e − 1) + e(1 − Q_e); C·L(f*) is the cheapest split.
+fn multiclass_hinge_constant(p: &[f64]) -> Vec<f64> {
+    let c = p.len();
+    let mut order: Vec<usize> = (0..c).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    let mut q = vec![0.0; c + 1];
+    for e in 1..=c {
+        q[e] = q[e - 1] + p[order[e - 1]];
+    }
+    let (mut best, mut from) = (vec![f64::INFINITY; c + 1], vec![0usize; c + 1]);
+    best[0] = 0.0;
+    for e in 1..=c {
+        for i in 0..e {
+            let cost = best[i] + (q[e] - q[i]) * (e as f64 - 1.0) + e as f64 * (1.0 - q[e]);
+            if cost < best[e] - 1e-15 {
+                best[e] = cost;
+                from[e] = i;
+            }
+        }
+    }
+    let mut bounds = vec![c];
+    while let Some(&e) = bounds.last() {
+        if e == 0 {
+            break;
+        }
+        bounds.push(from[e]);
+    }
+    bounds.reverse(); // 0 = b₀ < b₁ < … < b_m = C
+    let groups = bounds.len() - 1;
+    let mut f = vec![0.0; c];
+    for g in 0..groups {
+        for &class in &order[bounds[g]..bounds[g + 1]] {
+            f[class] = (groups - 1 - g) as f64;
+        }
+    }
+    f
+}
+
+/// log p, centred to mean 0 over classes when every class occurs (−∞ for absent classes).
+fn ce_constant(p: &[f64]) -> Vec<f64> {
+    let logs: Vec<f64> = p.iter().map(|x| x.ln()).collect();
+    if logs.iter().all(|x| x.is_finite()) {
+        let centre = logs.iter().sum::<f64>() / p.len() as f64;
+        logs.iter().map(|x| x - centre).collect()
+    } else {
+        logs
     }
 }
 
@@ -243,9 +285,7 @@ impl Loss {
 fn sd_ce_constant(p: &[f64], lambda: f64) -> Vec<f64> {
     let c = p.len();
     if lambda <= 0.0 {
-        let logs: Vec<f64> = p.iter().map(|x| x.ln()).collect();
-        let centre = logs.iter().sum::<f64>() / c as f64;
-        return logs.iter().map(|x| x - centre).collect();
+        return ce_constant(p);
     }
     let mut f = vec![0.0; c];
     for _ in 0..100 {
@@ -352,5 +392,66 @@ mod tests {
             .optimal_constant(&t)
             .unwrap();
         assert_eq!(mh.output, vec![1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn multiclass_hinge_needs_more_than_two_levels_sometimes() {
+        // p = (0.6, 0.3, 0.01 × 10): f = (2, 1, 0, …) gives 2/12 = 0.1667; the best {0,1}
+        // vector only 0.1833.
+        let mut labels = vec![0u32; 60];
+        labels.extend(vec![1u32; 30]);
+        labels.extend(2..12u32);
+        let t = HostTargets::Classes {
+            labels: &labels,
+            classes: 12,
+        };
+        let loss = Loss::mean(LossKind::MulticlassHinge);
+        let ocs = loss.optimal_constant(&t).unwrap();
+        assert_eq!(&ocs.output[..3], &[2.0, 1.0, 0.0]);
+        assert!((ocs.loss - 2.0 / 12.0).abs() < 1e-12);
+        assert_is_minimum(loss, &t);
+        // Brute force over every vector in {0, 1, 2, 3}^5 for a 5-class problem.
+        let labels: Vec<u32> = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 4].to_vec();
+        let t = HostTargets::Classes {
+            labels: &labels,
+            classes: 5,
+        };
+        let ocs = loss.optimal_constant(&t).unwrap();
+        let mut best = f64::INFINITY;
+        for code in 0..4usize.pow(5) {
+            let f: Vec<f64> = (0..5u32)
+                .map(|j| ((code / 4usize.pow(j)) % 4) as f64)
+                .collect();
+            best = best.min(constant_loss(&loss, &t, &f));
+        }
+        assert!(
+            (ocs.loss - best).abs() < 1e-12,
+            "{} vs brute force {best}",
+            ocs.loss
+        );
+    }
+
+    #[test]
+    fn degenerate_targets_give_finite_ocs_losses() {
+        // A BCE column that is always 0 (class 2 never occurs): f* = −∞, loss contribution 0.
+        let labels = vec![0u32, 1, 1, 0];
+        let t = HostTargets::Classes {
+            labels: &labels,
+            classes: 3,
+        };
+        let bce = Loss::mean(LossKind::Bce).optimal_constant(&t).unwrap();
+        assert_eq!(bce.output[2], f64::NEG_INFINITY);
+        assert!((bce.loss - 2.0 * 2f64.ln()).abs() < 1e-12, "{}", bce.loss);
+        let sd = Loss::mean(LossKind::SpectralDecouplingCe { lambda: 0.0 })
+            .optimal_constant(&t)
+            .unwrap();
+        assert!((sd.loss - 2f64.ln()).abs() < 1e-12, "{}", sd.loss);
+        // One logit with labels: the label is the target (mean 0.5 → logit 0).
+        let t1 = HostTargets::Classes {
+            labels: &labels,
+            classes: 1,
+        };
+        let b1 = Loss::mean(LossKind::Bce).optimal_constant(&t1).unwrap();
+        assert_eq!(b1.output, vec![0.0]);
     }
 }

@@ -257,20 +257,51 @@ impl<B: Backend> Optimizer<B> {
         out
     }
 
-    /// Restores state saved by [`Optimizer::state_tensors`] after `steps` updates.
+    /// Restores state saved by [`Optimizer::state_tensors`] after `steps` updates: one list of
+    /// slot tensors per parameter of `model`, in its order, each shaped like its parameter.
     pub fn restore(
         &mut self,
+        model: &dyn ParamTree<B>,
         steps: u64,
-        names: Vec<String>,
         state: Vec<Vec<Tensor<B>>>,
     ) -> Result<(), NnError> {
         let want = self.config.slot_names().len();
-        if names.len() != state.len() || state.iter().any(|s| s.len() != want) {
-            return Err(NnError::setting(
+        let mut names = Vec::new();
+        let mut problem = None;
+        let mut i = 0;
+        model.visit_params(&mut |p| {
+            names.push(p.name.clone());
+            match state.get(i) {
+                Some(slots) if slots.len() == want => {
+                    for t in slots {
+                        if t.shape() != p.value.shape() || t.dtype() != p.value.dtype() {
+                            problem.get_or_insert(NnError::ShapeMismatch {
+                                what: format!("optimizer state of `{}` ({})", p.name, t.dtype()),
+                                expected: p.value.shape().to_vec(),
+                                found: t.shape().to_vec(),
+                            });
+                        }
+                    }
+                }
+                _ => {
+                    problem.get_or_insert(NnError::setting(
+                        format!("optimizer state of {}", p.name),
+                        state.get(i).map_or(0, |s| s.len()),
+                        format!("{want} slots"),
+                    ));
+                }
+            }
+            i += 1;
+        });
+        if state.len() != names.len() {
+            problem.get_or_insert(NnError::setting(
                 "optimizer state",
-                format!("{} params", names.len()),
-                format!("{want} slots per parameter"),
+                format!("{} parameters", state.len()),
+                format!("one entry per model parameter ({})", names.len()),
             ));
+        }
+        if let Some(e) = problem {
+            return Err(e);
         }
         self.steps = steps;
         self.names = names;

@@ -119,7 +119,8 @@ fn taps_name_every_activation_and_gradient() {
             "layers.0.pre",
             "layers.0.out",
             "layers.1.pre",
-            "layers.1.out"
+            "layers.1.out",
+            "layers.out"
         ]
     );
     // The relu output is max(0, pre).

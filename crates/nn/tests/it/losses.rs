@@ -153,3 +153,28 @@ fn bad_targets_are_refused_with_the_offending_entry() {
         Err(NnError::DTypeMismatch { .. })
     ));
 }
+
+#[test]
+fn one_logit_with_labels_uses_the_label_as_target() {
+    // BCE, MSE and hinge with a single output read label 1 as the positive target.
+    let be = be();
+    let f = Tensor::from_f64(&be, DType::F64, &[2, 1], &[800.0, -800.0]);
+    let labels = [1u32, 0];
+    let bce = Loss::mean(LossKind::Bce)
+        .value(&be, &f, &Targets::Classes(&labels))
+        .unwrap();
+    assert!(bce.abs() < 1e-300, "{bce}");
+    let g = Tensor::from_f64(&be, DType::F64, &[2, 1], &[1.0, 0.0]);
+    let mse = Loss::mean(LossKind::Mse)
+        .value(&be, &g, &Targets::Classes(&labels))
+        .unwrap();
+    assert_eq!(mse, 0.0);
+    let hinge = Loss::mean(LossKind::Hinge)
+        .value(&be, &f, &Targets::Classes(&labels))
+        .unwrap();
+    assert_eq!(hinge, 0.0);
+    let e = Loss::mean(LossKind::Bce)
+        .value(&be, &f, &Targets::Classes(&[2, 0]))
+        .unwrap_err();
+    assert!(e.to_string().contains("outside 0..2"), "{e}");
+}

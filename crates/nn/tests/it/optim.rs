@@ -201,3 +201,53 @@ fn invalid_settings_name_the_rule() {
     .unwrap();
     assert!(e.to_string().contains("nesterov"), "{e}");
 }
+
+#[test]
+fn restored_state_continues_exactly_and_bad_state_is_refused() {
+    // 10 Adam steps == 5 steps, state handed to a fresh optimizer, 5 more steps.
+    let be = be();
+    let grads: Vec<Vec<f64>> = (0..10)
+        .map(|s| RandomKey::root(9).at(s).normals(2))
+        .collect();
+    let fresh = || {
+        One(Param::new(
+            &be,
+            "w",
+            Tensor::from_f64(&be, DType::F64, &[2], &[0.5, -0.5]),
+        ))
+    };
+    let run = |p: &mut One, opt: &mut Optimizer<CpuBackend>, range: std::ops::Range<usize>| {
+        for s in range {
+            p.0.grad = Tensor::from_f64(&be, DType::F64, &[2], &grads[s]);
+            opt.step(&be, p, 0.1);
+        }
+    };
+    let (mut a, mut opt_a) = (fresh(), Optimizer::new(OptimizerConfig::adam()).unwrap());
+    run(&mut a, &mut opt_a, 0..10);
+    let (mut b, mut opt_b) = (fresh(), Optimizer::new(OptimizerConfig::adam()).unwrap());
+    run(&mut b, &mut opt_b, 0..5);
+    let saved: Vec<Tensor<CpuBackend>> = opt_b
+        .state_tensors()
+        .into_iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    let mut opt_c = Optimizer::new(OptimizerConfig::adam()).unwrap();
+    opt_c.restore(&b, 5, vec![saved.clone()]).unwrap();
+    run(&mut b, &mut opt_c, 5..10);
+    assert_eq!(a.0.value.to_host_f64(&be), b.0.value.to_host_f64(&be));
+
+    let wrong = vec![vec![saved[0].clone(), Tensor::zeros(&be, DType::F64, &[3])]];
+    let e = Optimizer::<CpuBackend>::new(OptimizerConfig::adam())
+        .unwrap()
+        .restore(&b, 5, wrong)
+        .unwrap_err();
+    assert!(e.to_string().contains("optimizer state of `w`"), "{e}");
+    let e = Optimizer::<CpuBackend>::new(OptimizerConfig::adam())
+        .unwrap()
+        .restore(&b, 5, vec![])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("optimizer state of w` = 0 breaks the rule `2 slots`"),
+        "{e}"
+    );
+}
