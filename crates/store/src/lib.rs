@@ -1,0 +1,1 @@
+//! The run directory (DESIGN.md §5). Under construction.
