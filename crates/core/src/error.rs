@@ -11,8 +11,8 @@ pub enum CoreError {
         /// The accepted names, comma separated.
         expected: &'static str,
     },
-    /// A schedule parameter outside its allowed range.
-    #[error("learning-rate schedule: `{field}` = {value} breaks the rule `{rule}`")]
+    /// A schedule parameter (learning-rate or probe schedule) outside its allowed range.
+    #[error("schedule: `{field}` = {value} breaks the rule `{rule}`")]
     InvalidSchedule {
         /// The parameter's name.
         field: &'static str,
