@@ -4,6 +4,7 @@
 
 mod dtype;
 mod error;
+pub mod host_linalg;
 mod lr_schedule;
 mod probe_schedule;
 mod random;

@@ -105,20 +105,31 @@ mod tests {
 
     #[test]
     fn schedules_hit_their_steps() {
-        assert_eq!(due(&ProbeSchedule::Every { n: 25 }, 100), [0, 25, 50, 75, 100]);
+        assert_eq!(
+            due(&ProbeSchedule::Every { n: 25 }, 100),
+            [0, 25, 50, 75, 100]
+        );
         assert_eq!(
             due(&ProbeSchedule::Geometric { base: 2, start: 1 }, 70),
             [0, 1, 2, 4, 8, 16, 32, 64]
         );
-        assert_eq!(due(&ProbeSchedule::Geometric { base: 10, start: 5 }, 600), [0, 5, 50, 500]);
+        assert_eq!(
+            due(&ProbeSchedule::Geometric { base: 10, start: 5 }, 600),
+            [0, 5, 50, 500]
+        );
         // k = 1: one step per decade, the powers of ten.
-        assert_eq!(due(&ProbeSchedule::LogDecade { k: 1 }, 1000), [0, 1, 10, 100, 1000]);
+        assert_eq!(
+            due(&ProbeSchedule::LogDecade { k: 1 }, 1000),
+            [0, 1, 10, 100, 1000]
+        );
         // k = 4: 10^{i/4} rounded up: 1, 2, 4, 6, 10, 18, 32, 57, 100.
         assert_eq!(
             due(&ProbeSchedule::LogDecade { k: 4 }, 100),
             [0, 1, 2, 4, 6, 10, 18, 32, 57, 100]
         );
-        assert!(ProbeSchedule::EpochEnd.is_due(7, true) && !ProbeSchedule::EpochEnd.is_due(7, false));
+        assert!(
+            ProbeSchedule::EpochEnd.is_due(7, true) && !ProbeSchedule::EpochEnd.is_due(7, false)
+        );
         assert!(ProbeSchedule::Every { n: 0 }.validate().is_err());
     }
 }

@@ -1,7 +1,17 @@
-//! Data sets for learnscope. Today: the hierarchical category task of P1 / Saxe et al. (2019)
-//! as host arrays ([`hierarchy`]). The `Dataset` trait, samplers and file loaders follow
-//! (DESIGN.md §3).
+//! Data sets for learnscope (DESIGN.md §3).
+//!
+//! A [`Dataset`] holds a train and a test split on the host and gathers any set of examples into
+//! a [`Batch`] on a backend; batches carry their example indices so per-example probes can
+//! attribute results. The [`EpochSampler`] orders examples by a permutation that is a pure
+//! function of (seed, epoch), so a resumed run needs no saved random state. Synthetic generators
+//! ([`synthetic`]) build data sets from a seed.
 
-pub mod hierarchy;
+mod batch;
+mod dataset;
+mod sampler;
+pub mod synthetic;
 
-pub use hierarchy::{HierarchicalTask, HierarchySpec};
+pub use batch::{Batch, BatchTargets};
+pub use dataset::{Dataset, DatasetSpec, InMemoryDataset, Split, TargetData, TargetKind};
+pub use sampler::EpochSampler;
+pub use synthetic::hierarchy::{HierarchicalTask, HierarchySpec};

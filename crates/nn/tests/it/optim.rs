@@ -247,7 +247,8 @@ fn restored_state_continues_exactly_and_bad_state_is_refused() {
         .restore(&b, 5, vec![])
         .unwrap_err();
     assert!(
-        e.to_string().contains("optimizer state of w` = 0 breaks the rule `2 slots`"),
+        e.to_string()
+            .contains("optimizer state of w` = 0 breaks the rule `2 slots`"),
         "{e}"
     );
 }

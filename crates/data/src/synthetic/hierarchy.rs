@@ -8,6 +8,8 @@
 
 use learnscope_nn::NnError;
 
+use crate::dataset::{DatasetSpec, InMemoryDataset, TargetData, TargetKind};
+
 /// The shape of a hierarchical task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HierarchySpec {
@@ -115,6 +117,24 @@ impl HierarchySpec {
             targets,
             levels,
         })
+    }
+}
+
+impl HierarchicalTask {
+    /// The task as a data set whose train and test splits are both the P items (the task has
+    /// no held-out items; "test" metrics equal "train" ones).
+    pub fn dataset(&self, name: &str) -> InMemoryDataset {
+        let spec = DatasetSpec {
+            name: name.to_string(),
+            input_shape: vec![self.items],
+            target: TargetKind::Dense {
+                outputs: self.outputs,
+            },
+            train_len: self.items,
+            test_len: self.items,
+        };
+        let split = (self.inputs.clone(), TargetData::Dense(self.targets.clone()));
+        InMemoryDataset::new(spec, split.clone(), split).expect("sizes agree by construction")
     }
 }
 

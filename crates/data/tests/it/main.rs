@@ -1,0 +1,4 @@
+//! Integration tests of the data crate, one module per topic.
+
+mod generators;
+mod sampling;
