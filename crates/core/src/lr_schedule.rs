@@ -39,13 +39,20 @@ pub enum LrShape {
 
 /// A learning-rate schedule: base rate, optional linear warmup, and a shape.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LrSchedule {
     /// The peak learning rate.
     pub base: f64,
     /// Linear warmup length (0 = none).
+    #[serde(default)]
     pub warmup_steps: u64,
-    /// What happens after warmup.
+    /// What happens after warmup (default constant).
+    #[serde(default = "constant_shape")]
     pub shape: LrShape,
+}
+
+fn constant_shape() -> LrShape {
+    LrShape::Constant
 }
 
 impl LrSchedule {

@@ -141,7 +141,8 @@ impl OptimizerConfig {
         }
     }
 
-    fn slot_names(&self) -> &'static [&'static str] {
+    /// Names of the per-parameter state slots, in checkpoint order.
+    pub fn slot_names(&self) -> &'static [&'static str] {
         match self {
             OptimizerConfig::Sgd { momentum, .. } if *momentum > 0.0 => &["momentum_buffer"],
             OptimizerConfig::Sgd { .. } => &[],

@@ -1,0 +1,8 @@
+//! Built-in probes, one file each, and [`registry::build_probe`], which turns a `[[probes]]`
+//! table of a run configuration into a probe. Probes only read the [`learnscope_train::StepCtx`]
+//! they are given; a test runs every probe at every step and checks the run is unchanged.
+
+pub mod basics;
+pub mod registry;
+
+pub use registry::{build_probe, ProbeConfig};

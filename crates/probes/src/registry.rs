@@ -1,0 +1,112 @@
+//! Probe configuration: a `[[probes]]` table → a probe. Every kind is a variant with
+//! `deny_unknown_fields`; `name` defaults to the kind, `schedule` to 10 log-spaced steps per
+//! decade.
+
+use learnscope_core::ProbeSchedule;
+use learnscope_data::Split;
+use learnscope_nn::Backend;
+use learnscope_train::Probe;
+
+use crate::basics::{LossProbe, LrProbe, NormsProbe};
+
+/// The probes a config can name.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProbeConfig {
+    /// Loss and accuracy.
+    Loss {
+        /// Name (default `loss`).
+        name: Option<String>,
+        /// When (default 10 per decade).
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Splits evaluated in full (default `["train", "test"]`).
+        #[serde(default = "default_splits")]
+        splits: Vec<SplitName>,
+    },
+    /// Parameter, gradient and update norms.
+    Norms {
+        /// Name (default `norms`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+    },
+    /// Learning rate.
+    Lr {
+        /// Name (default `lr`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+    },
+}
+
+/// A split name in configs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitName {
+    /// `train`.
+    Train,
+    /// `test`.
+    Test,
+}
+
+impl From<SplitName> for Split {
+    fn from(s: SplitName) -> Split {
+        match s {
+            SplitName::Train => Split::Train,
+            SplitName::Test => Split::Test,
+        }
+    }
+}
+
+fn default_schedule() -> ProbeSchedule {
+    ProbeSchedule::LogDecade { k: 10 }
+}
+
+fn default_splits() -> Vec<SplitName> {
+    vec![SplitName::Train, SplitName::Test]
+}
+
+/// Builds the probe a `[[probes]]` table describes; `index` is its position (for messages).
+pub fn build_probe<B: Backend>(
+    table: &toml::Table,
+    index: usize,
+) -> Result<Box<dyn Probe<B>>, String> {
+    let cfg: ProbeConfig = toml::Value::Table(table.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("probes[{index}]: {}", e.to_string().trim()))?;
+    let check = |s: &ProbeSchedule| {
+        s.validate()
+            .map_err(|e| format!("probes[{index}].schedule: {e}"))
+    };
+    Ok(match cfg {
+        ProbeConfig::Loss {
+            name,
+            schedule,
+            splits,
+        } => {
+            check(&schedule)?;
+            Box::new(LossProbe {
+                name: name.unwrap_or_else(|| "loss".into()),
+                schedule,
+                splits: splits.into_iter().map(Split::from).collect(),
+            })
+        }
+        ProbeConfig::Norms { name, schedule } => {
+            check(&schedule)?;
+            Box::new(NormsProbe {
+                name: name.unwrap_or_else(|| "norms".into()),
+                schedule,
+            })
+        }
+        ProbeConfig::Lr { name, schedule } => {
+            check(&schedule)?;
+            Box::new(LrProbe {
+                name: name.unwrap_or_else(|| "lr".into()),
+                schedule,
+            })
+        }
+    })
+}

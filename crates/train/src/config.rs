@@ -1,0 +1,367 @@
+//! Run configuration: TOML → [`RunConfig`] → `--set` overrides → [`RunConfig::validate`].
+//!
+//! Every table is `deny_unknown_fields`, so a typo is an error naming the field and the allowed
+//! ones. Sizes the data set fixes (model input and output widths) are not repeated in the
+//! config. Probes are listed as `[[probes]]` tables with a `kind`; their own fields are checked
+//! by the probe registry (learnscope-probes).
+
+use learnscope_core::{DType, LrSchedule};
+use learnscope_nn::loss::{Loss, LossKind, Reduction};
+use learnscope_nn::optim::OptimizerConfig;
+use learnscope_nn::Activation;
+
+use learnscope_models::{DeepLinearInit, Parameterization};
+
+use crate::TrainError;
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run name (part of the run directory's name).
+    pub name: String,
+    /// Root seed.
+    #[serde(default)]
+    pub seed: u64,
+    /// Element type.
+    #[serde(default = "default_dtype")]
+    pub dtype: DType,
+    /// Threads for the engine (0 = all cores).
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Number of optimizer updates.
+    pub steps: u64,
+    /// The data set.
+    pub data: DataConfig,
+    /// The model.
+    pub model: ModelConfig,
+    /// The loss.
+    pub loss: LossConfig,
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// The learning rate.
+    pub lr: LrSchedule,
+    /// Batching and evaluation.
+    #[serde(default)]
+    pub training: TrainingConfig,
+    /// Checkpointing.
+    #[serde(default)]
+    pub checkpoint: CheckpointConfig,
+    /// Probes, each a table with `kind`, `schedule` and its own fields.
+    #[serde(default)]
+    pub probes: Vec<toml::Table>,
+}
+
+fn default_dtype() -> DType {
+    DType::F64
+}
+fn default_threads() -> usize {
+    1
+}
+
+/// Which data set.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DataConfig {
+    /// The hierarchical category task (P1).
+    Hierarchy {
+        /// Children per node.
+        #[serde(default = "two")]
+        branching: usize,
+        /// Levels below the root.
+        #[serde(default = "three")]
+        depth: usize,
+        /// Root output unit.
+        #[serde(default = "yes")]
+        root: bool,
+        /// Scale one-hot inputs by √P.
+        #[serde(default)]
+        scale_inputs: bool,
+        /// Centre the inputs.
+        #[serde(default)]
+        centre_inputs: bool,
+    },
+    /// Gaussian inputs with a power-law spectrum and a linear teacher.
+    GaussianTeacher {
+        /// Input dimension.
+        dim: usize,
+        /// Teacher outputs.
+        outputs: usize,
+        /// Training examples.
+        train: usize,
+        /// Test examples.
+        test: usize,
+        /// Spectrum decay α (λᵢ = scale·i^{−α}).
+        #[serde(default = "one_f")]
+        alpha: f64,
+        /// λ₁.
+        #[serde(default = "one_f")]
+        scale: f64,
+        /// Random eigenbasis.
+        #[serde(default = "yes")]
+        rotate: bool,
+        /// Label noise σ.
+        #[serde(default)]
+        noise_std: f64,
+    },
+    /// Linearly separable binary data.
+    Separable {
+        /// Input dimension.
+        dim: usize,
+        /// Training examples.
+        train: usize,
+        /// Test examples.
+        test: usize,
+        /// Minimum |w*·x|.
+        #[serde(default)]
+        margin: f64,
+    },
+}
+
+fn two() -> usize {
+    2
+}
+fn three() -> usize {
+    3
+}
+fn yes() -> bool {
+    true
+}
+fn one_f() -> f64 {
+    1.0
+}
+
+/// Which model (input and output widths come from the data set).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ModelConfig {
+    /// Deep linear network.
+    DeepLinear {
+        /// Hidden widths.
+        hidden: Vec<usize>,
+        /// Biases on every layer.
+        #[serde(default)]
+        bias: bool,
+        /// Weight initialisation (`gaussian` or `orthogonal`).
+        init: DeepLinearInit,
+    },
+    /// Multi-layer perceptron.
+    Mlp {
+        /// Hidden widths.
+        hidden: Vec<usize>,
+        /// Hidden activation.
+        activation: Activation,
+        /// Biases.
+        #[serde(default = "yes")]
+        bias: bool,
+        /// Parameterisation.
+        #[serde(default)]
+        parameterization: Parameterization,
+    },
+}
+
+/// The loss and its reduction.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LossConfig {
+    /// ½‖f − y‖².
+    Mse {
+        /// Mean or sum over examples.
+        #[serde(default)]
+        reduction: Reduction,
+    },
+    /// Binary cross-entropy on logits.
+    Bce {
+        /// Mean or sum over examples.
+        #[serde(default)]
+        reduction: Reduction,
+    },
+    /// Softmax cross-entropy.
+    CrossEntropy {
+        /// Mean or sum over examples.
+        #[serde(default)]
+        reduction: Reduction,
+    },
+    /// CE + (λ/2)‖f‖².
+    SpectralDecouplingCe {
+        /// λ.
+        lambda: f64,
+        /// Mean or sum over examples.
+        #[serde(default)]
+        reduction: Reduction,
+    },
+    /// Binary hinge.
+    Hinge {
+        /// Mean or sum over examples.
+        #[serde(default)]
+        reduction: Reduction,
+    },
+    /// Multiclass hinge.
+    MulticlassHinge {
+        /// Mean or sum over examples.
+        #[serde(default)]
+        reduction: Reduction,
+    },
+}
+
+impl LossConfig {
+    /// The engine's loss.
+    pub fn loss(&self) -> Loss {
+        let (kind, reduction) = match *self {
+            LossConfig::Mse { reduction } => (LossKind::Mse, reduction),
+            LossConfig::Bce { reduction } => (LossKind::Bce, reduction),
+            LossConfig::CrossEntropy { reduction } => (LossKind::CrossEntropy, reduction),
+            LossConfig::SpectralDecouplingCe { lambda, reduction } => {
+                (LossKind::SpectralDecouplingCe { lambda }, reduction)
+            }
+            LossConfig::Hinge { reduction } => (LossKind::Hinge, reduction),
+            LossConfig::MulticlassHinge { reduction } => (LossKind::MulticlassHinge, reduction),
+        };
+        Loss { kind, reduction }
+    }
+}
+
+/// Batching and evaluation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Examples per batch (0 = the whole training set: gradient descent).
+    #[serde(default)]
+    pub batch_size: usize,
+    /// Shuffle every epoch.
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    /// Drop the last incomplete batch of an epoch.
+    #[serde(default)]
+    pub drop_last: bool,
+    /// Examples per evaluation batch.
+    #[serde(default = "default_eval_chunk")]
+    pub eval_batch_size: usize,
+    /// Logits per example (default: the data set's outputs or classes; 1 for a binary task
+    /// trained with one logit).
+    #[serde(default)]
+    pub outputs: Option<usize>,
+}
+
+fn default_eval_chunk() -> usize {
+    1024
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        TrainingConfig {
+            batch_size: 0,
+            shuffle: true,
+            drop_last: false,
+            eval_batch_size: default_eval_chunk(),
+            outputs: None,
+        }
+    }
+}
+
+/// Checkpointing.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// Period in steps (0 = only at the end and on signals).
+    #[serde(default)]
+    pub every: u64,
+}
+
+/// Applies `a.b.c=value` overrides to a TOML document. The value is parsed as a TOML value
+/// (`0.1`, `true`, `"text"`, `[1, 2]`, `{ kind = "sgd" }`); if that fails it is taken as a string.
+pub fn apply_overrides(doc: &mut toml::Table, sets: &[String]) -> Result<(), TrainError> {
+    for set in sets {
+        let (path, raw) = set.split_once('=').ok_or_else(|| {
+            TrainError::Config(format!(
+                "--set `{set}`: expected KEY=VALUE (e.g. lr.base=0.05)"
+            ))
+        })?;
+        let value = match format!("v = {raw}").parse::<toml::Table>() {
+            Ok(mut t) => t.remove("v").expect("parsed key"),
+            Err(_) => toml::Value::String(raw.to_string()),
+        };
+        let keys: Vec<&str> = path.trim().split('.').collect();
+        let mut table = &mut *doc;
+        for (i, k) in keys.iter().enumerate() {
+            if i + 1 == keys.len() {
+                table.insert(k.to_string(), value.clone());
+            } else {
+                let entry = table
+                    .entry(k.to_string())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                table = entry.as_table_mut().ok_or_else(|| {
+                    TrainError::Config(format!(
+                        "--set `{set}`: `{}` is not a table",
+                        keys[..=i].join(".")
+                    ))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl RunConfig {
+    /// Parses TOML text with overrides; errors name the field (serde's messages list the
+    /// allowed fields and variants).
+    pub fn parse(text: &str, sets: &[String]) -> Result<Self, TrainError> {
+        let mut doc: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| TrainError::Config(e.to_string().trim().to_string()))?;
+        apply_overrides(&mut doc, sets)?;
+        let cfg: RunConfig = toml::Value::Table(doc)
+            .try_into()
+            .map_err(|e: toml::de::Error| TrainError::Config(e.to_string().trim().to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The resolved configuration as TOML (written into the run directory; running it again
+    /// reproduces the run).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a RunConfig always serialises")
+    }
+
+    /// Checks the rules serde cannot: ranges and consistency.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |field: &str, value: String, rule: &str| {
+            Err(TrainError::Config(format!(
+                "`{field}` = {value} breaks the rule `{rule}`"
+            )))
+        };
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return bad(
+                "name",
+                format!("{:?}", self.name),
+                "non-empty, letters, digits, - _ .",
+            );
+        }
+        if self.steps == 0 {
+            return bad("steps", "0".into(), ">= 1");
+        }
+        self.lr
+            .validate()
+            .map_err(|e| TrainError::Config(format!("lr: {e}")))?;
+        self.optimizer.validate()?;
+        self.loss.loss().validate()?;
+        if self.training.eval_batch_size == 0 {
+            return bad("training.eval_batch_size", "0".into(), ">= 1");
+        }
+        for (i, p) in self.probes.iter().enumerate() {
+            if !p.contains_key("kind") {
+                return bad(
+                    &format!("probes[{i}].kind"),
+                    "missing".into(),
+                    "every probe names its kind",
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! From a validated [`RunConfig`] to the parts of a [`Trainer`]: the data set (generated from the
+//! seed), the model (initialised from `init/<param>` keys), loss, optimizer and sampler.
+
+use std::sync::Arc;
+
+use learnscope_core::RandomKey;
+use learnscope_data::synthetic::gaussian_teacher::{GaussianTeacherSpec, Spectrum};
+use learnscope_data::synthetic::separable::SeparableSpec;
+use learnscope_data::{Dataset, EpochSampler, HierarchySpec, TargetKind};
+use learnscope_models::{DeepLinearConfig, MlpConfig, Model};
+use learnscope_nn::optim::Optimizer;
+use learnscope_nn::Backend;
+
+use crate::config::{DataConfig, ModelConfig, RunConfig};
+use crate::probe::Probe;
+use crate::trainer::TrainerParts;
+use crate::TrainError;
+
+/// The data set a configuration describes.
+pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
+    let key = RandomKey::root(cfg.seed);
+    Ok(match &cfg.data {
+        DataConfig::Hierarchy {
+            branching,
+            depth,
+            root,
+            scale_inputs,
+            centre_inputs,
+        } => {
+            let spec = HierarchySpec {
+                branching: *branching,
+                depth: *depth,
+                root: *root,
+                scale_inputs: *scale_inputs,
+                centre_inputs: *centre_inputs,
+            };
+            Arc::new(
+                spec.build()?
+                    .dataset(&format!("hierarchy[b={branching}, d={depth}]")),
+            )
+        }
+        DataConfig::GaussianTeacher {
+            dim,
+            outputs,
+            train,
+            test,
+            alpha,
+            scale,
+            rotate,
+            noise_std,
+        } => Arc::new(
+            GaussianTeacherSpec {
+                dim: *dim,
+                outputs: *outputs,
+                train: *train,
+                test: *test,
+                spectrum: Spectrum::PowerLaw {
+                    alpha: *alpha,
+                    scale: *scale,
+                },
+                rotate: *rotate,
+                noise_std: *noise_std,
+            }
+            .build(key)?,
+        ),
+        DataConfig::Separable {
+            dim,
+            train,
+            test,
+            margin,
+        } => Arc::new(
+            SeparableSpec {
+                dim: *dim,
+                train: *train,
+                test: *test,
+                margin: *margin,
+            }
+            .build(key)?,
+        ),
+    })
+}
+
+/// The model a configuration describes, for `data`.
+pub fn build_model<B: Backend>(
+    cfg: &RunConfig,
+    be: &B,
+    data: &dyn Dataset,
+) -> Result<Box<dyn Model<B>>, TrainError> {
+    let spec = data.spec();
+    let input = spec.input_size();
+    let outputs = cfg.training.outputs.unwrap_or(match spec.target {
+        TargetKind::Classes { classes } => classes,
+        TargetKind::Dense { outputs } => outputs,
+    });
+    let key = RandomKey::root(cfg.seed);
+    Ok(match &cfg.model {
+        ModelConfig::DeepLinear { hidden, bias, init } => {
+            let mut widths = vec![input];
+            widths.extend(hidden);
+            widths.push(outputs);
+            Box::new(DeepLinearConfig::new(&widths, *bias, init.clone(), cfg.dtype).build(be, key)?)
+        }
+        ModelConfig::Mlp {
+            hidden,
+            activation,
+            bias,
+            parameterization,
+        } => Box::new(
+            MlpConfig {
+                input,
+                hidden: hidden.clone(),
+                outputs,
+                activation: *activation,
+                bias: *bias,
+                parameterization: *parameterization,
+                dtype: cfg.dtype,
+            }
+            .build(be, key)?,
+        ),
+    })
+}
+
+/// All parts of a trainer for `cfg` on backend `be`, with the given probes.
+pub fn build_parts<B: Backend>(
+    cfg: &RunConfig,
+    be: B,
+    probes: Vec<Box<dyn Probe<B>>>,
+) -> Result<TrainerParts<B>, TrainError> {
+    cfg.validate()?;
+    let mut names: Vec<&str> = probes.iter().map(|p| p.name()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(TrainError::Config(format!(
+            "two probes are named `{}`; give one a `name`",
+            w[0]
+        )));
+    }
+    let data = build_data(cfg)?;
+    let model = build_model(cfg, &be, data.as_ref())?;
+    let key = RandomKey::root(cfg.seed);
+    let sampler = EpochSampler::new(
+        data.spec().train_len,
+        cfg.training.batch_size,
+        cfg.training.shuffle,
+        cfg.training.drop_last,
+        key,
+    );
+    Ok(TrainerParts {
+        dtype: cfg.dtype,
+        model,
+        data,
+        sampler,
+        loss: cfg.loss.loss(),
+        optimizer: Optimizer::new(cfg.optimizer.clone())?,
+        lr: cfg.lr.clone(),
+        probes,
+        key,
+        steps: cfg.steps,
+        checkpoint_every: cfg.checkpoint.every,
+        eval_chunk: cfg.training.eval_batch_size,
+        be,
+    })
+}
