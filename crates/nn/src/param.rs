@@ -13,6 +13,9 @@ pub struct Param<B: Backend> {
     pub value: Tensor<B>,
     /// Gradient of the last backward pass (overwritten, never accumulated).
     pub grad: Tensor<B>,
+    /// The factor the stored value is multiplied by in the forward pass (NTK/μP
+    /// parameterisations; 1 in the standard one): the effective parameter is `multiplier·value`.
+    pub multiplier: f64,
 }
 
 impl<B: Backend> Param<B> {
@@ -23,6 +26,7 @@ impl<B: Backend> Param<B> {
             name: name.into(),
             value,
             grad,
+            multiplier: 1.0,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! they are given; a test runs every probe at every step and checks the run is unchanged.
 
 pub mod basics;
+pub mod per_example;
 pub mod registry;
+pub mod sharpness;
 
-pub use registry::{build_probe, ProbeConfig};
+pub use registry::{build_probe, build_probes, ProbeConfig};

@@ -8,6 +8,8 @@ use learnscope_nn::Backend;
 use learnscope_train::Probe;
 
 use crate::basics::{LossProbe, LrProbe, NormsProbe};
+use crate::per_example::PerExampleProbe;
+use crate::sharpness::SharpnessProbe;
 
 /// The probes a config can name.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -31,6 +33,25 @@ pub enum ProbeConfig {
         /// When.
         #[serde(default = "default_schedule")]
         schedule: ProbeSchedule,
+    },
+    /// Per-example gradient norms and the gradient noise scale B_simple.
+    PerExample {
+        /// Name (default `per_example`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+    },
+    /// Top Hessian eigenvalue by power iteration.
+    Sharpness {
+        /// Name (default `sharpness`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Power iterations (default 20).
+        #[serde(default = "default_iterations")]
+        iterations: usize,
     },
     /// Learning rate.
     Lr {
@@ -65,14 +86,32 @@ fn default_schedule() -> ProbeSchedule {
     ProbeSchedule::LogDecade { k: 10 }
 }
 
+fn default_iterations() -> usize {
+    20
+}
+
 fn default_splits() -> Vec<SplitName> {
     vec![SplitName::Train, SplitName::Test]
 }
 
-/// Builds the probe a `[[probes]]` table describes; `index` is its position (for messages).
+/// Builds every probe of a run configuration for a model with `param_names`.
+pub fn build_probes<B: Backend>(
+    tables: &[toml::Table],
+    param_names: &[String],
+) -> Result<Vec<Box<dyn Probe<B>>>, String> {
+    tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| build_probe(t, i, param_names))
+        .collect()
+}
+
+/// Builds the probe a `[[probes]]` table describes; `index` is its position (for messages),
+/// `param_names` the model's parameters in order.
 pub fn build_probe<B: Backend>(
     table: &toml::Table,
     index: usize,
+    param_names: &[String],
 ) -> Result<Box<dyn Probe<B>>, String> {
     let cfg: ProbeConfig = toml::Value::Table(table.clone())
         .try_into()
@@ -99,6 +138,29 @@ pub fn build_probe<B: Backend>(
             Box::new(NormsProbe {
                 name: name.unwrap_or_else(|| "norms".into()),
                 schedule,
+            })
+        }
+        ProbeConfig::PerExample { name, schedule } => {
+            check(&schedule)?;
+            let name = name.unwrap_or_else(|| "per_example".into());
+            Box::new(
+                PerExampleProbe::new(name, schedule, param_names)
+                    .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::Sharpness {
+            name,
+            schedule,
+            iterations,
+        } => {
+            check(&schedule)?;
+            if iterations == 0 {
+                return Err(format!("probes[{index}].iterations: must be >= 1"));
+            }
+            Box::new(SharpnessProbe {
+                name: name.unwrap_or_else(|| "sharpness".into()),
+                schedule,
+                iterations,
             })
         }
         ProbeConfig::Lr { name, schedule } => {

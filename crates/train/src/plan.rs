@@ -120,13 +120,17 @@ pub fn build_model<B: Backend>(
     })
 }
 
-/// All parts of a trainer for `cfg` on backend `be`, with the given probes.
+/// All parts of a trainer for `cfg` on backend `be`; `make_probes` builds the probes given the
+/// model's parameter names.
 pub fn build_parts<B: Backend>(
     cfg: &RunConfig,
     be: B,
-    probes: Vec<Box<dyn Probe<B>>>,
+    make_probes: impl FnOnce(&[String]) -> Result<Vec<Box<dyn Probe<B>>>, String>,
 ) -> Result<TrainerParts<B>, TrainError> {
     cfg.validate()?;
+    let data = build_data(cfg)?;
+    let model = build_model(cfg, &be, data.as_ref())?;
+    let probes = make_probes(&model.param_names()).map_err(TrainError::Config)?;
     let mut names: Vec<&str> = probes.iter().map(|p| p.name()).collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
@@ -135,8 +139,6 @@ pub fn build_parts<B: Backend>(
             w[0]
         )));
     }
-    let data = build_data(cfg)?;
-    let model = build_model(cfg, &be, data.as_ref())?;
     let key = RandomKey::root(cfg.seed);
     let sampler = EpochSampler::new(
         data.spec().train_len,

@@ -77,6 +77,10 @@ impl<B: Backend> Linear<B> {
     pub fn with_multipliers(mut self, weight_mul: f64, bias_mul: f64) -> Self {
         self.weight_mul = weight_mul;
         self.bias_mul = bias_mul;
+        self.weight.multiplier = weight_mul;
+        if let Some(b) = &mut self.bias {
+            b.multiplier = bias_mul;
+        }
         self
     }
 

@@ -2,7 +2,7 @@
 //! checkpoint, divergence, and learning on the configured tasks.
 
 use learnscope_nn::CpuBackend;
-use learnscope_probes::build_probe;
+use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
 use learnscope_train::{RunOutcome, StopSignal, TrainState, Trainer};
@@ -45,16 +45,17 @@ kind = "lr"
 "#;
 
 fn trainer(cfg: &RunConfig, with_probes: bool) -> Trainer<CpuBackend> {
-    let probes = if with_probes {
-        cfg.probes
-            .iter()
-            .enumerate()
-            .map(|(i, t)| build_probe(t, i).unwrap())
-            .collect()
+    let tables = if with_probes {
+        cfg.probes.clone()
     } else {
         Vec::new()
     };
-    Trainer::new(build_parts(cfg, CpuBackend::new(1), probes).unwrap())
+    Trainer::new(
+        build_parts(cfg, CpuBackend::new(1), |names| {
+            build_probes(&tables, names)
+        })
+        .unwrap(),
+    )
 }
 
 fn params(t: &Trainer<CpuBackend>) -> Vec<u64> {
