@@ -96,7 +96,7 @@ impl<B: Backend> Probe<B> for PerExampleProbe {
             }
         });
         let mut sq = vec![0.0f64; b];
-        for l in 0..self.layers {
+        for (l, &(mw, mb)) in multipliers.iter().enumerate() {
             let a_name = if l == 0 {
                 "input".to_string()
             } else {
@@ -114,7 +114,6 @@ impl<B: Backend> Probe<B> for PerExampleProbe {
             };
             let (av, dv) = (a.to_host_f64(be), d.to_host_f64(be));
             let (ain, dout) = (av.len() / b, dv.len() / b);
-            let (mw, mb) = multipliers[l];
             for i in 0..b {
                 let an: f64 = av[i * ain..(i + 1) * ain].iter().map(|x| x * x).sum();
                 let dn: f64 = dv[i * dout..(i + 1) * dout]
