@@ -3,6 +3,7 @@
 //! they are given; a test runs every probe at every step and checks the run is unchanged.
 
 pub mod basics;
+pub mod ocs;
 pub mod per_example;
 pub mod registry;
 pub mod sharpness;

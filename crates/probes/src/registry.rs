@@ -5,9 +5,11 @@
 use learnscope_core::ProbeSchedule;
 use learnscope_data::Split;
 use learnscope_nn::Backend;
+use learnscope_train::plan::ProbeContext;
 use learnscope_train::Probe;
 
 use crate::basics::{LossProbe, LrProbe, NormsProbe};
+use crate::ocs::OcsProbe;
 use crate::per_example::PerExampleProbe;
 use crate::sharpness::SharpnessProbe;
 
@@ -53,6 +55,15 @@ pub enum ProbeConfig {
         #[serde(default = "default_iterations")]
         iterations: usize,
     },
+    /// Distance of the mean output from the optimal constant solution, and how much the
+    /// outputs depend on the input (P1).
+    Ocs {
+        /// Name (default `ocs`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+    },
     /// Learning rate.
     Lr {
         /// Name (default `lr`).
@@ -94,24 +105,24 @@ fn default_splits() -> Vec<SplitName> {
     vec![SplitName::Train, SplitName::Test]
 }
 
-/// Builds every probe of a run configuration for a model with `param_names`.
+/// Builds every probe of a run configuration.
 pub fn build_probes<B: Backend>(
     tables: &[toml::Table],
-    param_names: &[String],
+    ctx: &ProbeContext<'_>,
 ) -> Result<Vec<Box<dyn Probe<B>>>, String> {
     tables
         .iter()
         .enumerate()
-        .map(|(i, t)| build_probe(t, i, param_names))
+        .map(|(i, t)| build_probe(t, i, ctx))
         .collect()
 }
 
 /// Builds the probe a `[[probes]]` table describes; `index` is its position (for messages),
-/// `param_names` the model's parameters in order.
+/// `ctx` what the run's model, data and loss look like.
 pub fn build_probe<B: Backend>(
     table: &toml::Table,
     index: usize,
-    param_names: &[String],
+    ctx: &ProbeContext<'_>,
 ) -> Result<Box<dyn Probe<B>>, String> {
     let cfg: ProbeConfig = toml::Value::Table(table.clone())
         .try_into()
@@ -144,7 +155,7 @@ pub fn build_probe<B: Backend>(
             check(&schedule)?;
             let name = name.unwrap_or_else(|| "per_example".into());
             Box::new(
-                PerExampleProbe::new(name, schedule, param_names)
+                PerExampleProbe::new(name, schedule, ctx.param_names)
                     .map_err(|e| format!("probes[{index}]: {e}"))?,
             )
         }
@@ -161,6 +172,19 @@ pub fn build_probe<B: Backend>(
                 name: name.unwrap_or_else(|| "sharpness".into()),
                 schedule,
                 iterations,
+            })
+        }
+        ProbeConfig::Ocs { name, schedule } => {
+            check(&schedule)?;
+            let ocs = ctx
+                .loss
+                .optimal_constant(&ctx.data.host_targets(Split::Train))
+                .map_err(|e| format!("probes[{index}]: {e}"))?;
+            Box::new(OcsProbe {
+                name: name.unwrap_or_else(|| "ocs".into()),
+                schedule,
+                ocs: ocs.output,
+                ocs_loss: ocs.loss,
             })
         }
         ProbeConfig::Lr { name, schedule } => {

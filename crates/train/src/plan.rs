@@ -8,6 +8,7 @@ use learnscope_data::synthetic::gaussian_teacher::{GaussianTeacherSpec, Spectrum
 use learnscope_data::synthetic::separable::SeparableSpec;
 use learnscope_data::{Dataset, EpochSampler, HierarchySpec, TargetKind};
 use learnscope_models::{DeepLinearConfig, MlpConfig, Model};
+use learnscope_nn::loss::Loss;
 use learnscope_nn::optim::Optimizer;
 use learnscope_nn::Backend;
 
@@ -120,17 +121,32 @@ pub fn build_model<B: Backend>(
     })
 }
 
-/// All parts of a trainer for `cfg` on backend `be`; `make_probes` builds the probes given the
-/// model's parameter names.
+/// What probe constructors may look at.
+pub struct ProbeContext<'a> {
+    /// The model's parameter names, in order.
+    pub param_names: &'a [String],
+    /// The data set.
+    pub data: &'a dyn Dataset,
+    /// The training loss.
+    pub loss: &'a Loss,
+}
+
+/// All parts of a trainer for `cfg` on backend `be`; `make_probes` builds the probes.
 pub fn build_parts<B: Backend>(
     cfg: &RunConfig,
     be: B,
-    make_probes: impl FnOnce(&[String]) -> Result<Vec<Box<dyn Probe<B>>>, String>,
+    make_probes: impl FnOnce(&ProbeContext<'_>) -> Result<Vec<Box<dyn Probe<B>>>, String>,
 ) -> Result<TrainerParts<B>, TrainError> {
     cfg.validate()?;
     let data = build_data(cfg)?;
     let model = build_model(cfg, &be, data.as_ref())?;
-    let probes = make_probes(&model.param_names()).map_err(TrainError::Config)?;
+    let loss = cfg.loss.loss();
+    let probes = make_probes(&ProbeContext {
+        param_names: &model.param_names(),
+        data: data.as_ref(),
+        loss: &loss,
+    })
+    .map_err(TrainError::Config)?;
     let mut names: Vec<&str> = probes.iter().map(|p| p.name()).collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
@@ -152,7 +168,7 @@ pub fn build_parts<B: Backend>(
         model,
         data,
         sampler,
-        loss: cfg.loss.loss(),
+        loss,
         optimizer: Optimizer::new(cfg.optimizer.clone())?,
         lr: cfg.lr.clone(),
         probes,

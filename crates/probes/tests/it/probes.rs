@@ -13,7 +13,10 @@ use crate::sink::MemorySink;
 
 fn run(cfg: &RunConfig) -> MemorySink {
     let mut t = Trainer::new(
-        build_parts(cfg, CpuBackend::new(1), |n| build_probes(&cfg.probes, n)).unwrap(),
+        build_parts(cfg, CpuBackend::new(1), |ctx| {
+            build_probes(&cfg.probes, ctx)
+        })
+        .unwrap(),
     );
     let mut sink = MemorySink::default();
     t.run(&mut sink, &StopSignal::default()).unwrap();
