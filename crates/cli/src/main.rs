@@ -1,9 +1,11 @@
 //! The `learnscope` binary: thin glue over the libraries (DESIGN.md §4).
 //!
-//! Exit codes: 0 completed; 1 completed but flagged (e.g. diverged); 2 error (one line of cause
-//! chain, never a panic).
+//! Exit codes: 0 completed; 1 completed but flagged (diverged); 2 error (one line of cause
+//! chain, never a panic); 3 interrupted by SIGUSR1, 130 by SIGINT, 143 by SIGTERM, each after
+//! writing a checkpoint (resume with `learnscope run --resume RUN_DIR`).
 
 mod demo;
+mod run;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train one configuration into a run directory, or resume one.
+    Run(run::RunArgs),
     /// The embedded default: a deep linear network with biases on the 8-item hierarchy, in
     /// seconds, no files needed.
     Demo(demo::DemoArgs),
@@ -28,6 +32,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {

@@ -7,6 +7,9 @@
 //! 3. the optimizer update θ_{t+1} = θ_t + Δθ_t (skipped at the final, observation-only step);
 //! 4. `observe` on every due probe, with θ_t (a copy), g_t, Δθ_t, the taps and evaluations.
 //!
+//! Every probe is also due at the final step (t = steps, observation only), so each series
+//! ends at the trained network.
+//!
 //! Probes never mutate the model: [`StepCtx::grad_at`] works on a scratch copy.
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@
 //! learning rates from a schedule (a function of the step), so nothing else needs saving.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use learnscope_core::{DType, LrSchedule, RandomKey};
@@ -25,15 +25,20 @@ use crate::TrainError;
 
 /// A request to stop, set from a signal handler: the signal number, 0 for none.
 #[derive(Debug, Clone, Default)]
-pub struct StopSignal(pub Arc<AtomicI32>);
+pub struct StopSignal(pub Arc<AtomicUsize>);
 
 impl StopSignal {
     /// Takes a pending request.
     pub fn take(&self) -> Option<i32> {
         match self.0.swap(0, Ordering::SeqCst) {
             0 => None,
-            s => Some(s),
+            s => Some(s as i32),
         }
+    }
+
+    /// Requests a stop as if `signal` had arrived.
+    pub fn raise(&self, signal: i32) {
+        self.0.store(signal as usize, Ordering::SeqCst);
     }
 }
 
@@ -282,11 +287,7 @@ impl<B: Backend> Trainer<B> {
             let final_obs = t == self.p.steps;
             let (epoch, pos, epoch_end) = self.p.sampler.locate(t);
             let due: Vec<usize> = (0..self.p.probes.len())
-                .filter(|&i| {
-                    self.p.probes[i]
-                        .schedule()
-                        .is_due(t, epoch_end || final_obs)
-                })
+                .filter(|&i| final_obs || self.p.probes[i].schedule().is_due(t, epoch_end))
                 .collect();
             let mut tap_names = Vec::new();
             let mut grad_tap_names = Vec::new();

@@ -1,21 +1,15 @@
-//! `learnscope demo` runs with no files, shows the OCS phase, and learns the hierarchy.
+//! `learnscope demo` runs with no files, writes a run directory, shows the OCS phase, and learns
+//! the hierarchy.
 
-use std::process::Command;
-
-fn learnscope() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_learnscope"))
-}
+use crate::common::{learnscope, scratch, text};
 
 #[test]
 fn demo_learns_the_hierarchy_after_an_ocs_phase() {
-    let out = learnscope().arg("demo").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // OCS loss of the 8-item hierarchy: ½ Σⱼ p_j(1 − p_j) with base rates 1, ½ (×2), ¼ (×4),
+    let dir = scratch("demo");
+    let out = learnscope().current_dir(&dir).arg("demo").output().unwrap();
+    let stdout = text(&out);
+    assert!(out.status.success(), "{stdout}");
+    // OCS loss of the 8-item hierarchy: ½ Σⱼ pⱼ(1 − pⱼ) with base rates 1, ½ (×2), ¼ (×4),
     // ⅛ (×8): ½ (0 + 2·¼ + 4·3/16 + 8·7/64) = 1.0625.
     assert!(
         stdout.contains("optimal constant solution: loss 1.0625"),
@@ -23,9 +17,9 @@ fn demo_learns_the_hierarchy_after_an_ocs_phase() {
     );
     let final_loss: f64 = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("final loss"))
+        .find_map(|l| l.strip_prefix("completed: final training loss "))
+        .and_then(|l| l.split(';').next())
         .unwrap()
-        .trim()
         .parse()
         .unwrap();
     // The net can fit the targets exactly (rank 8 ≤ width 16), so GD drives the loss to 0.
@@ -43,15 +37,33 @@ fn demo_learns_the_hierarchy_after_an_ocs_phase() {
         .parse()
         .unwrap();
     assert!(spread < 0.1, "{ocs_line}");
-}
-
-#[test]
-fn bad_arguments_fail_with_exit_code_2_and_one_line() {
-    let out = learnscope().args(["demo", "--lr", "-1"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("error: --lr must be a positive number"),
-        "{err}"
-    );
+    // The run directory is under ./runs and complete.
+    let runs: Vec<_> = std::fs::read_dir(dir.join("runs")).unwrap().collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs[0].as_ref().unwrap().path();
+    assert!(run
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .contains("-demo-"));
+    for f in [
+        "manifest.json",
+        "config.toml",
+        "metrics.jsonl",
+        "metrics.parquet",
+        "timings.jsonl",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["status"], "completed");
+    // A second demo never reuses the directory.
+    let out = learnscope()
+        .current_dir(&dir)
+        .args(["demo", "--set", "steps=10"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_dir(dir.join("runs")).unwrap().count(), 2);
 }

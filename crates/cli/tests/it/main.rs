@@ -1,3 +1,5 @@
 //! End-to-end tests of the `learnscope` binary, one module per command.
 
+mod common;
 mod demo;
+mod run;

@@ -88,7 +88,7 @@ schedule = { kind = "at", steps = [0] }
     let recorded: Vec<f64> = sink
         .records
         .iter()
-        .filter(|(_, _, m)| m.key == "example_grad_norm")
+        .filter(|(step, _, m)| *step == 0 && m.key == "example_grad_norm")
         .map(|(_, _, m)| m.value)
         .collect();
     assert_eq!(recorded.len(), 6);
@@ -115,7 +115,7 @@ schedule = { kind = "at", steps = [0] }
     let b_simple = sink
         .records
         .iter()
-        .find(|(_, _, m)| m.key == "b_simple")
+        .find(|(step, _, m)| *step == 0 && m.key == "b_simple")
         .unwrap()
         .2
         .value;

@@ -1,0 +1,288 @@
+//! One run: configuration → run directory → trainer → status.
+//!
+//! `start_run` resolves the configuration, creates a fresh run directory (or the exact `--out`
+//! directory, which must be empty), writes the manifest (machine facts, git commit, compiler)
+//! and the resolved `config.toml`, then trains with the store as the run's sink. `resume_run`
+//! reads `config.toml` back, restores the latest checkpoint (step S), truncates
+//! `metrics.jsonl` to the records of steps < S, and continues; the result is byte-identical
+//! to an uninterrupted run.
+//!
+//! Exit codes (DESIGN.md §4): 0 completed (also when a probe stopped the run early), 1 diverged,
+//! 3 interrupted by SIGUSR1, 130 by SIGINT, 143 by SIGTERM (after writing a checkpoint).
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use learnscope_core::DType;
+use learnscope_nn::{Backend, CpuBackend};
+use learnscope_probes::build_probes;
+use learnscope_store::{
+    create_exact_run_dir, create_run_dir, Manifest, MetricRecord, RunReader, RunStatus, RunWriter,
+    StoreError, StoredDType, TensorEntry,
+};
+use learnscope_train::config::RunConfig;
+use learnscope_train::plan::build_parts;
+use learnscope_train::{
+    Metric, NamedTensor, RunOutcome, RunSink, StopSignal, TrainError, TrainState, Trainer,
+};
+
+/// Why a run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Configuration or training error.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// Run directory error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A run directory that cannot be resumed.
+    #[error("cannot resume {dir}: {why}")]
+    Resume {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        why: String,
+    },
+}
+
+/// What to run and where.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The resolved configuration.
+    pub config: RunConfig,
+    /// Exact output directory (`--out`); must be new or empty.
+    pub out: Option<PathBuf>,
+    /// Parent of generated run directories (default `runs`).
+    pub runs_root: PathBuf,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// What the trainer reported.
+    pub outcome: RunOutcome,
+    /// The manifest status.
+    pub status: RunStatus,
+    /// The process exit code for this outcome.
+    pub exit_code: i32,
+    /// Steps per second of this invocation (wall clock).
+    pub steps_per_second: f64,
+}
+
+/// The store as the trainer's sink.
+struct StoreSink {
+    writer: RunWriter,
+}
+
+fn stored(n: NamedTensor) -> TensorEntry {
+    TensorEntry {
+        name: n.name,
+        dtype: StoredDType::from(n.dtype),
+        shape: n.shape,
+        data: n.bytes,
+    }
+}
+
+fn named(e: TensorEntry) -> Result<NamedTensor, String> {
+    let dtype = match e.dtype {
+        StoredDType::F32 => DType::F32,
+        StoredDType::F64 => DType::F64,
+        other => {
+            return Err(format!(
+                "tensor `{}` has dtype {}, expected F32 or F64",
+                e.name,
+                other.name()
+            ))
+        }
+    };
+    Ok(NamedTensor {
+        name: e.name,
+        dtype,
+        shape: e.shape,
+        bytes: e.data,
+    })
+}
+
+impl RunSink for StoreSink {
+    fn record(&mut self, step: u64, epoch: u64, m: Metric) -> Result<(), String> {
+        let rec = MetricRecord {
+            step,
+            epoch: epoch as u32,
+            probe: m.probe,
+            key: m.key,
+            split: m.split,
+            layer: m.layer,
+            index: m.index,
+            index2: m.index2,
+            value: m.value,
+        };
+        self.writer.record(&rec).map_err(|e| e.to_string())
+    }
+    fn end_step(&mut self, _step: u64) -> Result<(), String> {
+        self.writer.flush().map_err(|e| e.to_string())
+    }
+    fn checkpoint(
+        &mut self,
+        step: u64,
+        tensors: Vec<NamedTensor>,
+        state: serde_json::Value,
+    ) -> Result<(), String> {
+        let entries: Vec<TensorEntry> = tensors.into_iter().map(stored).collect();
+        self.writer
+            .checkpoint(step, &entries, &state)
+            .map_err(|e| e.to_string())
+    }
+    fn timing(&mut self, step: u64, key: &str, seconds: f64) {
+        // Wall-clock figures are best effort: losing one must not fail a run.
+        let _ = self.writer.timing(step, key, seconds);
+    }
+}
+
+fn backend(cfg: &RunConfig) -> CpuBackend {
+    if cfg.threads == 0 {
+        CpuBackend::default()
+    } else {
+        CpuBackend::new(cfg.threads)
+    }
+}
+
+fn status_of(outcome: &RunOutcome) -> (RunStatus, i32) {
+    match outcome {
+        RunOutcome::Completed { .. } | RunOutcome::Stopped { .. } => (RunStatus::Completed, 0),
+        RunOutcome::Diverged { .. } => (RunStatus::Diverged, 1),
+        RunOutcome::Interrupted { signal, .. } => (
+            RunStatus::Interrupted,
+            match *signal {
+                2 => 130,
+                15 => 143,
+                _ => 3,
+            },
+        ),
+    }
+}
+
+/// Trains with `trainer` into `writer` and finishes the manifest.
+fn drive(
+    mut trainer: Trainer<CpuBackend>,
+    writer: RunWriter,
+    stop: &StopSignal,
+) -> Result<RunResult, RunError> {
+    let dir = writer.dir().to_path_buf();
+    let first = trainer.step();
+    let mut sink = StoreSink { writer };
+    let start = Instant::now();
+    let result = trainer.run(&mut sink, stop);
+    let secs = start.elapsed().as_secs_f64();
+    let steps = trainer.step().saturating_sub(first).max(1);
+    sink.timing(trainer.step(), "wall_seconds", secs);
+    sink.timing(
+        trainer.step(),
+        "steps_per_second",
+        steps as f64 / secs.max(1e-9),
+    );
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            let msg = e.to_string();
+            sink.writer.finish(RunStatus::Failed, Some(msg))?;
+            return Err(e.into());
+        }
+    };
+    let (status, exit_code) = status_of(&outcome);
+    if let RunOutcome::Stopped { reason, .. } = &outcome {
+        sink.writer.update_manifest(|m| {
+            m.extra
+                .insert("stopped".into(), serde_json::Value::String(reason.clone()));
+        })?;
+    }
+    let error = match &outcome {
+        RunOutcome::Diverged { step } => Some(format!("non-finite training loss at step {step}")),
+        _ => None,
+    };
+    sink.writer.finish(status, error)?;
+    Ok(RunResult {
+        dir,
+        outcome,
+        status,
+        exit_code,
+        steps_per_second: steps as f64 / secs.max(1e-9),
+    })
+}
+
+fn manifest_for(cfg: &RunConfig, be: &CpuBackend) -> Manifest {
+    let mut m = Manifest::new(cfg.name.clone(), cfg.seed);
+    m.isa = be.isa();
+    m.threads = be.threads();
+    m.backend = be.name().to_string();
+    let commit = env!("LEARNSCOPE_GIT_COMMIT");
+    m.git_commit = (!commit.is_empty()).then(|| commit.to_string());
+    m.git_dirty = match env!("LEARNSCOPE_GIT_DIRTY") {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    let rustc = env!("LEARNSCOPE_RUSTC_VERSION");
+    m.rustc_version = (!rustc.is_empty()).then(|| rustc.to_string());
+    m
+}
+
+/// Runs a configuration into a new run directory.
+pub fn start_run(req: &RunRequest, stop: &StopSignal) -> Result<RunResult, RunError> {
+    let cfg = &req.config;
+    let be = backend(cfg);
+    // Build everything before creating the directory, so a bad configuration leaves nothing.
+    let parts = build_parts(cfg, be.clone(), |ctx| build_probes(&cfg.probes, ctx))?;
+    let toml = cfg.to_toml();
+    let dir = match &req.out {
+        Some(out) => create_exact_run_dir(out)?,
+        None => create_run_dir(&req.runs_root, &cfg.name, &toml, SystemTime::now())?,
+    };
+    let writer = RunWriter::create(&dir, manifest_for(cfg, &be), &toml)?;
+    drive(Trainer::new(parts), writer, stop)
+}
+
+/// Continues the run in `dir` from its latest checkpoint.
+pub fn resume_run(dir: &Path, stop: &StopSignal) -> Result<RunResult, RunError> {
+    let reader = RunReader::open(dir)?;
+    let cfg = RunConfig::parse(&reader.config_toml, &[])?;
+    let Some(step) = reader.latest_checkpoint() else {
+        return Err(RunError::Resume {
+            dir: dir.to_path_buf(),
+            why: "it has no checkpoint; start it again with `learnscope run <dir>/config.toml`"
+                .into(),
+        });
+    };
+    if matches!(reader.manifest.status, RunStatus::Completed) {
+        return Err(RunError::Resume {
+            dir: dir.to_path_buf(),
+            why: "the run already completed".into(),
+        });
+    }
+    let (entries, state) = reader.read_checkpoint(step)?;
+    let state: TrainState = serde_json::from_value(state).map_err(|e| RunError::Resume {
+        dir: dir.to_path_buf(),
+        why: format!("checkpoint {step} state.json: {e}"),
+    })?;
+    let tensors: Vec<NamedTensor> = entries
+        .into_iter()
+        .map(named)
+        .collect::<Result<_, _>>()
+        .map_err(|why| RunError::Resume {
+            dir: dir.to_path_buf(),
+            why,
+        })?;
+    let be = backend(&cfg);
+    let parts = build_parts(&cfg, be, |ctx| build_probes(&cfg.probes, ctx))?;
+    let mut trainer = Trainer::new(parts);
+    trainer.restore(&tensors, &state)?;
+    // Records of steps < S are kept (the checkpoint holds the state before step S's update).
+    let mut writer = RunWriter::resume(dir, step.saturating_sub(1))?;
+    writer.update_manifest(|m| {
+        if let Some(last) = m.resumed_from.last_mut() {
+            *last = step;
+        }
+    })?;
+    drive(trainer, writer, stop)
+}
