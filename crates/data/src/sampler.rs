@@ -13,6 +13,9 @@ pub struct EpochSampler {
     shuffle: bool,
     drop_last: bool,
     key: RandomKey,
+    /// The permutation of the most recent epoch asked for (a cache: recomputing it per batch
+    /// would cost O(n) per step).
+    cached: Option<(u64, Vec<usize>)>,
 }
 
 impl EpochSampler {
@@ -35,6 +38,7 @@ impl EpochSampler {
             shuffle,
             drop_last,
             key: key.derive("shuffle"),
+            cached: None,
         }
     }
 
@@ -56,14 +60,17 @@ impl EpochSampler {
     }
 
     /// The example indices of batch `position` of `epoch`.
-    pub fn batch(&self, epoch: u64, position: usize) -> Vec<usize> {
+    pub fn batch(&mut self, epoch: u64, position: usize) -> Vec<usize> {
         let start = position * self.batch_size;
         let end = (start + self.batch_size).min(self.n);
-        if self.shuffle {
-            self.key.at(epoch).permutation(self.n)[start..end].to_vec()
-        } else {
-            (start..end).collect()
+        if !self.shuffle {
+            return (start..end).collect();
         }
+        if self.cached.as_ref().map(|c| c.0) != Some(epoch) {
+            self.cached = Some((epoch, self.key.at(epoch).permutation(self.n)));
+        }
+        let perm = &self.cached.as_ref().expect("just set").1;
+        perm[start..end].to_vec()
     }
 
     /// (epoch, position in epoch, whether it ends the epoch) of optimisation step `step`.

@@ -109,6 +109,7 @@ pub struct Trainer<B: Backend> {
     theta_init: Vec<Tensor<B>>,
     dlogits: Tensor<B>,
     last_checkpoint: Option<u64>,
+    batch: Option<Batch<B>>,
 }
 
 struct Collect(Vec<Metric>);
@@ -140,6 +141,7 @@ impl<B: Backend> Trainer<B> {
             theta_init,
             dlogits,
             last_checkpoint: None,
+            batch: None,
         }
     }
 
@@ -310,13 +312,11 @@ impl<B: Backend> Trainer<B> {
             let (tap_req, grad_req) = (req(tap_names), req(grad_tap_names));
 
             let indices = self.p.sampler.batch(epoch, pos);
-            let batch = Batch::gather(
-                &be,
-                self.p.data.as_ref(),
-                Split::Train,
-                &indices,
-                self.p.dtype,
-            );
+            // Full-batch training without shuffling sees the same batch every step: gather once.
+            let batch = match self.batch.take() {
+                Some(b) if b.indices == indices => b,
+                _ => Batch::gather(&be, self.p.data.as_ref(), Split::Train, &indices, self.p.dtype),
+            };
             let ctx = ForwardCtx::new(Mode::Train, t, self.p.key);
             let fwd = self.p.model.forward(&batch.x, &ctx, &tap_req)?;
             let taps: Taps<B> = fwd.taps;
@@ -419,6 +419,7 @@ impl<B: Backend> Trainer<B> {
                     final_loss: batch_loss,
                 });
             }
+            self.batch = Some(batch);
             self.step = t + 1;
             if let Some(reason) = stop_reason {
                 self.checkpoint(sink)?;

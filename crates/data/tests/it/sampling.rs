@@ -7,10 +7,11 @@ use learnscope_nn::{CpuBackend, DType};
 
 #[test]
 fn epochs_are_permutations_fixed_by_seed_and_epoch() {
-    let s = EpochSampler::new(10, 3, true, false, RandomKey::root(1));
+    let mut s = EpochSampler::new(10, 3, true, false, RandomKey::root(1));
     assert_eq!(s.batches_per_epoch(), 4);
-    let epoch = |e| (0..4).flat_map(|p| s.batch(e, p)).collect::<Vec<_>>();
-    let (e0, e1) = (epoch(0), epoch(1));
+    let mut epoch = |e| (0..4).flat_map(|p| s.batch(e, p)).collect::<Vec<_>>();
+    let (e0, e1, e0_again) = (epoch(0), epoch(1), epoch(0));
+    assert_eq!(e0, e0_again);
     let mut sorted = e0.clone();
     sorted.sort();
     assert_eq!(sorted, (0..10).collect::<Vec<_>>());
@@ -26,7 +27,7 @@ fn epochs_are_permutations_fixed_by_seed_and_epoch() {
     assert_eq!(s.locate(4), (1, 0, false));
     let d = EpochSampler::new(10, 3, true, true, RandomKey::root(1));
     assert_eq!(d.batches_per_epoch(), 3);
-    let full = EpochSampler::new(10, 0, false, false, RandomKey::root(1));
+    let mut full = EpochSampler::new(10, 0, false, false, RandomKey::root(1));
     assert_eq!(full.batch(5, 0), (0..10).collect::<Vec<_>>());
 }
 

@@ -42,6 +42,16 @@ kind = "norms"
 schedule = { kind = "every", n = 10 }
 [[probes]]
 kind = "lr"
+[[probes]]
+kind = "ocs"
+schedule = { kind = "every", n = 10 }
+[[probes]]
+kind = "per_example"
+schedule = { kind = "every", n = 10 }
+[[probes]]
+kind = "sharpness"
+schedule = { kind = "every", n = 20 }
+iterations = 3
 "#;
 
 fn trainer(cfg: &RunConfig, with_probes: bool) -> Trainer<CpuBackend> {
