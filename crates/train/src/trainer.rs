@@ -315,7 +315,13 @@ impl<B: Backend> Trainer<B> {
             // Full-batch training without shuffling sees the same batch every step: gather once.
             let batch = match self.batch.take() {
                 Some(b) if b.indices == indices => b,
-                _ => Batch::gather(&be, self.p.data.as_ref(), Split::Train, &indices, self.p.dtype),
+                _ => Batch::gather(
+                    &be,
+                    self.p.data.as_ref(),
+                    Split::Train,
+                    &indices,
+                    self.p.dtype,
+                ),
             };
             let ctx = ForwardCtx::new(Mode::Train, t, self.p.key);
             let fwd = self.p.model.forward(&batch.x, &ctx, &tap_req)?;

@@ -1,0 +1,3 @@
+//! Integration tests of the experiment crate, one module per topic.
+
+mod experiments;
