@@ -7,5 +7,6 @@ pub mod ocs;
 pub mod per_example;
 pub mod registry;
 pub mod sharpness;
+pub mod singular_values;
 
 pub use registry::{build_probe, build_probes, ProbeConfig};

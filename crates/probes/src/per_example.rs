@@ -72,7 +72,7 @@ impl<B: Backend> Probe<B> for PerExampleProbe {
             grad_taps: (0..self.layers)
                 .map(|i| format!("layers.{i}.pre"))
                 .collect(),
-            eval_splits: vec![],
+            ..ProbeNeeds::default()
         }
     }
     fn observe(&mut self, ctx: &StepCtx<'_, B>, out: &mut dyn Recorder) -> Result<Flow, NnError> {

@@ -12,6 +12,7 @@ use crate::basics::{LossProbe, LrProbe, NormsProbe};
 use crate::ocs::OcsProbe;
 use crate::per_example::PerExampleProbe;
 use crate::sharpness::SharpnessProbe;
+use crate::singular_values::SingularValuesProbe;
 
 /// The probes a config can name.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -64,6 +65,17 @@ pub enum ProbeConfig {
         #[serde(default = "default_schedule")]
         schedule: ProbeSchedule,
     },
+    /// Singular values, effective and stable rank of every weight matrix.
+    SingularValues {
+        /// Name (default `singular_values`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// How many of the largest singular values to record (default 10).
+        #[serde(default = "default_top_k")]
+        top_k: usize,
+    },
     /// Learning rate.
     Lr {
         /// Name (default `lr`).
@@ -95,6 +107,10 @@ impl From<SplitName> for Split {
 
 fn default_schedule() -> ProbeSchedule {
     ProbeSchedule::LogDecade { k: 10 }
+}
+
+fn default_top_k() -> usize {
+    10
 }
 
 fn default_iterations() -> usize {
@@ -185,6 +201,18 @@ pub fn build_probe<B: Backend>(
                 schedule,
                 ocs: ocs.output,
                 ocs_loss: ocs.loss,
+            })
+        }
+        ProbeConfig::SingularValues {
+            name,
+            schedule,
+            top_k,
+        } => {
+            check(&schedule)?;
+            Box::new(SingularValuesProbe {
+                name: name.unwrap_or_else(|| "singular_values".into()),
+                schedule,
+                top_k,
             })
         }
         ProbeConfig::Lr { name, schedule } => {

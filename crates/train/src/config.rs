@@ -241,6 +241,38 @@ pub struct TrainingConfig {
     /// trained with one logit).
     #[serde(default)]
     pub outputs: Option<usize>,
+    /// The fixed probe batch: the first `size` examples of `split` (fewer if the split is
+    /// smaller).
+    #[serde(default)]
+    pub probe_batch: ProbeBatchConfig,
+}
+
+/// Which examples form the fixed probe batch.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeBatchConfig {
+    /// `train` or `test`.
+    #[serde(default = "default_probe_split")]
+    pub split: String,
+    /// Examples.
+    #[serde(default = "default_probe_size")]
+    pub size: usize,
+}
+
+fn default_probe_split() -> String {
+    "test".into()
+}
+fn default_probe_size() -> usize {
+    256
+}
+
+impl Default for ProbeBatchConfig {
+    fn default() -> Self {
+        ProbeBatchConfig {
+            split: default_probe_split(),
+            size: default_probe_size(),
+        }
+    }
 }
 
 fn default_eval_chunk() -> usize {
@@ -255,6 +287,7 @@ impl Default for TrainingConfig {
             drop_last: false,
             eval_batch_size: default_eval_chunk(),
             outputs: None,
+            probe_batch: ProbeBatchConfig::default(),
         }
     }
 }
@@ -350,6 +383,16 @@ impl RunConfig {
             .map_err(|e| TrainError::Config(format!("lr: {e}")))?;
         self.optimizer.validate()?;
         self.loss.loss().validate()?;
+        if !matches!(self.training.probe_batch.split.as_str(), "train" | "test") {
+            return bad(
+                "training.probe_batch.split",
+                self.training.probe_batch.split.clone(),
+                "train or test",
+            );
+        }
+        if self.training.probe_batch.size == 0 {
+            return bad("training.probe_batch.size", "0".into(), ">= 1");
+        }
         if self.training.eval_batch_size == 0 {
             return bad("training.eval_batch_size", "0".into(), ">= 1");
         }

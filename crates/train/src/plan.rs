@@ -6,7 +6,7 @@ use std::sync::Arc;
 use learnscope_core::RandomKey;
 use learnscope_data::synthetic::gaussian_teacher::{GaussianTeacherSpec, Spectrum};
 use learnscope_data::synthetic::separable::SeparableSpec;
-use learnscope_data::{Dataset, EpochSampler, HierarchySpec, TargetKind};
+use learnscope_data::{Dataset, EpochSampler, HierarchySpec, Split, TargetKind};
 use learnscope_models::{DeepLinearConfig, MlpConfig, Model};
 use learnscope_nn::loss::Loss;
 use learnscope_nn::optim::Optimizer;
@@ -176,6 +176,14 @@ pub fn build_parts<B: Backend>(
         steps: cfg.steps,
         checkpoint_every: cfg.checkpoint.every,
         eval_chunk: cfg.training.eval_batch_size,
+        probe_batch: (
+            if cfg.training.probe_batch.split == "train" {
+                Split::Train
+            } else {
+                Split::Test
+            },
+            cfg.training.probe_batch.size,
+        ),
         be,
     })
 }

@@ -3,7 +3,8 @@
 //! Order within step t (θ_t = parameters after t updates):
 //! 1. forward on the training batch at θ_t (with the taps the due probes asked for), loss,
 //!    backward (g_t = ∇L_batch(θ_t), with requested gradient taps);
-//! 2. one `Mode::Probe` evaluation per split the due probes need, at θ_t;
+//! 2. one `Mode::Probe` evaluation per split the due probes need, and one `Mode::Probe` pass on
+//!    the fixed probe batch with the union of the probe-batch taps they asked for, at θ_t;
 //! 3. the optimizer update θ_{t+1} = θ_t + Δθ_t (skipped at the final, observation-only step);
 //! 4. `observe` on every due probe, with θ_t (a copy), g_t, Δθ_t, the taps and evaluations.
 //!
@@ -94,6 +95,8 @@ pub struct ProbeNeeds {
     pub grad_taps: Vec<String>,
     /// Full-split evaluations (loss, accuracy) at θ_t.
     pub eval_splits: Vec<Split>,
+    /// Activation taps on the fixed probe batch at θ_t (one shared `Mode::Probe` pass).
+    pub probe_taps: Vec<String>,
 }
 
 /// Read-only view of the run at a due step.
@@ -130,6 +133,10 @@ pub struct StepCtx<'a, B: Backend> {
     pub grad_taps: &'a Taps<B>,
     /// Full-split evaluations at θ_t.
     pub eval: &'a BTreeMap<Split, EvalSummary>,
+    /// The fixed probe batch (the same examples at every step), when a due probe asked for taps.
+    pub probe_batch: Option<&'a Batch<B>>,
+    /// Requested activation taps of the probe batch at θ_t.
+    pub probe_taps: &'a Taps<B>,
     /// The live model (at θ_{t+1}); only for cloning and specs.
     pub model: &'a dyn Model<B>,
 }

@@ -99,6 +99,8 @@ pub struct TrainerParts<B: Backend> {
     pub checkpoint_every: u64,
     /// Examples per evaluation batch.
     pub eval_chunk: usize,
+    /// The fixed probe batch: the first n examples of a split.
+    pub probe_batch: (Split, usize),
 }
 
 /// The training loop and its state.
@@ -110,6 +112,7 @@ pub struct Trainer<B: Backend> {
     dlogits: Tensor<B>,
     last_checkpoint: Option<u64>,
     batch: Option<Batch<B>>,
+    probe_batch: Option<Batch<B>>,
 }
 
 struct Collect(Vec<Metric>);
@@ -142,6 +145,7 @@ impl<B: Backend> Trainer<B> {
             dlogits,
             last_checkpoint: None,
             batch: None,
+            probe_batch: None,
         }
     }
 
@@ -294,11 +298,13 @@ impl<B: Backend> Trainer<B> {
             let mut tap_names = Vec::new();
             let mut grad_tap_names = Vec::new();
             let mut splits = Vec::new();
+            let mut probe_tap_names = Vec::new();
             for &i in &due {
                 let n = self.p.probes[i].needs();
                 tap_names.extend(n.taps);
                 grad_tap_names.extend(n.grad_taps);
                 splits.extend(n.eval_splits);
+                probe_tap_names.extend(n.probe_taps);
             }
             splits.sort();
             splits.dedup();
@@ -353,6 +359,7 @@ impl<B: Backend> Trainer<B> {
             let grad_taps = self.p.model.backward(&self.dlogits, &grad_req)?;
 
             let mut eval = BTreeMap::<Split, EvalSummary>::new();
+            let mut probe_taps = Taps::<B>::new();
             let (mut theta, mut grads) = (Vec::new(), Vec::new());
             if !due.is_empty() {
                 for &s in &splits {
@@ -366,6 +373,27 @@ impl<B: Backend> Trainer<B> {
                         t,
                     )?;
                     eval.insert(s, summary);
+                }
+                if !probe_tap_names.is_empty() {
+                    if self.probe_batch.is_none() {
+                        let (split, size) = self.p.probe_batch;
+                        let n = self.p.data.spec().len(split).min(size);
+                        let idx: Vec<usize> = (0..n).collect();
+                        self.probe_batch = Some(Batch::gather(
+                            &be,
+                            self.p.data.as_ref(),
+                            split,
+                            &idx,
+                            self.p.dtype,
+                        ));
+                    }
+                    let pb = self.probe_batch.as_ref().expect("gathered above");
+                    let pctx = ForwardCtx::new(Mode::Probe, t, self.p.key);
+                    probe_taps = self
+                        .p
+                        .model
+                        .forward(&pb.x, &pctx, &TapRequest::names(probe_tap_names))?
+                        .taps;
                 }
                 self.p.model.visit_params(&mut |p| {
                     theta.push(p.value.clone());
@@ -406,6 +434,8 @@ impl<B: Backend> Trainer<B> {
                         taps: &taps,
                         grad_taps: &grad_taps,
                         eval: &eval,
+                        probe_batch: self.probe_batch.as_ref(),
+                        probe_taps: &probe_taps,
                         model: self.p.model.as_ref(),
                     };
                     if let Flow::Stop { reason } = probe.observe(&ctx, &mut out)? {

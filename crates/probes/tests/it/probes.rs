@@ -176,3 +176,149 @@ iterations = 5
         .value;
     assert_eq!(two_over, 4.0);
 }
+
+#[test]
+fn singular_values_of_orthogonal_weights_are_one() {
+    // Orthogonal init with gain 1: every σ = 1, so the effective rank and the stable rank both
+    // equal min(rows, cols) at step 0.
+    let cfg = RunConfig::parse(
+        r#"
+name = "svd"
+steps = 2
+[data]
+kind = "hierarchy"
+[model]
+kind = "deep_linear"
+hidden = [6]
+init = { kind = "orthogonal", gain = 1.0 }
+[loss]
+kind = "mse"
+[optimizer]
+kind = "sgd"
+[lr]
+base = 0.1
+[[probes]]
+kind = "singular_values"
+schedule = { kind = "at", steps = [0] }
+top_k = 3
+"#,
+        &[],
+    )
+    .unwrap();
+    let sink = run(&cfg);
+    let at0 = |key: &str, layer: &str| -> Vec<f64> {
+        sink.records
+            .iter()
+            .filter(|(s, _, m)| *s == 0 && m.key == key && m.layer.as_deref() == Some(layer))
+            .map(|(_, _, m)| m.value)
+            .collect()
+    };
+    for (layer, r) in [("layers.0.weight", 6.0), ("layers.1.weight", 6.0)] {
+        let sv = at0("singular_value", layer);
+        assert_eq!(sv.len(), 3);
+        assert!(
+            sv.iter().all(|s| (s - 1.0).abs() < 1e-12),
+            "{layer}: {sv:?}"
+        );
+        assert!((at0("effective_rank", layer)[0] - r).abs() < 1e-9);
+        assert!((at0("stable_rank", layer)[0] - r).abs() < 1e-9);
+    }
+}
+
+/// A probe that asks for the probe batch's logits and checks them against a direct forward pass
+/// at θ_t on a scratch copy.
+struct ProbeBatchCheck {
+    schedule: learnscope_core::ProbeSchedule,
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl learnscope_train::Probe<CpuBackend> for ProbeBatchCheck {
+    fn name(&self) -> &str {
+        "probe_batch_check"
+    }
+    fn schedule(&self) -> &learnscope_core::ProbeSchedule {
+        &self.schedule
+    }
+    fn needs(&self) -> learnscope_train::ProbeNeeds {
+        learnscope_train::ProbeNeeds {
+            probe_taps: vec!["logits".into()],
+            ..Default::default()
+        }
+    }
+    fn observe(
+        &mut self,
+        ctx: &learnscope_train::StepCtx<'_, CpuBackend>,
+        _out: &mut dyn learnscope_train::Recorder,
+    ) -> Result<learnscope_train::Flow, learnscope_nn::NnError> {
+        let pb = ctx.probe_batch.expect("probe batch");
+        assert_eq!(
+            pb.indices,
+            (0..5).collect::<Vec<_>>(),
+            "first 5 test examples"
+        );
+        let mut scratch = ctx.model.clone_model();
+        let mut i = 0;
+        scratch.visit_params_mut(&mut |p| {
+            p.value = ctx.theta[i].clone();
+            i += 1;
+        });
+        let direct = scratch
+            .forward(
+                &pb.x,
+                &ForwardCtx::new(Mode::Probe, 0, RandomKey::root(0)),
+                &TapRequest::None,
+            )?
+            .logits
+            .to_host_f64(ctx.be);
+        assert_eq!(ctx.probe_taps["logits"].to_host_f64(ctx.be), direct);
+        self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(learnscope_train::Flow::Continue)
+    }
+}
+
+#[test]
+fn probe_batch_taps_come_from_a_shared_pass_at_theta_t() {
+    let cfg = RunConfig::parse(
+        r#"
+name = "pb"
+steps = 6
+[data]
+kind = "separable"
+dim = 4
+train = 12
+test = 9
+[model]
+kind = "mlp"
+hidden = [5]
+activation = "relu"
+[loss]
+kind = "cross_entropy"
+[optimizer]
+kind = "sgd"
+momentum = 0.9
+[lr]
+base = 0.1
+[training]
+batch_size = 4
+probe_batch = { split = "test", size = 5 }
+"#,
+        &[],
+    )
+    .unwrap();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let probe = ProbeBatchCheck {
+        schedule: learnscope_core::ProbeSchedule::Every { n: 2 },
+        seen: seen.clone(),
+    };
+    let mut t = Trainer::new(
+        build_parts(&cfg, CpuBackend::new(1), |_| {
+            Ok(vec![
+                Box::new(probe) as Box<dyn learnscope_train::Probe<CpuBackend>>
+            ])
+        })
+        .unwrap(),
+    );
+    let mut sink = MemorySink::default();
+    t.run(&mut sink, &StopSignal::default()).unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 4); // steps 0, 2, 4, 6
+}

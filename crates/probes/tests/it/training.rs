@@ -52,6 +52,9 @@ schedule = { kind = "every", n = 10 }
 kind = "sharpness"
 schedule = { kind = "every", n = 20 }
 iterations = 3
+[[probes]]
+kind = "singular_values"
+schedule = { kind = "every", n = 15 }
 "#;
 
 fn trainer(cfg: &RunConfig, with_probes: bool) -> Trainer<CpuBackend> {
