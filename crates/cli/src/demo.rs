@@ -11,6 +11,7 @@ use learnscope_repro::demo::demo_config;
 use learnscope_repro::{start_run, RunRequest};
 use learnscope_store::RunReader;
 
+use crate::progress::progress_reporter;
 use crate::run::{install_signal_handlers, report};
 
 /// Options of `learnscope demo`.
@@ -37,7 +38,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         out: args.out.clone(),
         runs_root: PathBuf::from("runs"),
     };
-    let result = start_run(&req, &stop)?;
+    let result = start_run(&req, &stop, Some(progress_reporter()))?;
     let reader = RunReader::open(&result.dir)?;
     let series = |probe: &str, key: &str| -> Vec<(u64, f64)> {
         reader

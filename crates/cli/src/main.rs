@@ -5,6 +5,7 @@
 //! writing a checkpoint (resume with `learnscope run --resume RUN_DIR`).
 
 mod demo;
+mod progress;
 mod run;
 
 use clap::{Parser, Subcommand};

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use learnscope_repro::{resume_run, start_run, RunRequest, RunResult};
+
+use crate::progress::progress_reporter;
 use learnscope_train::config::RunConfig;
 use learnscope_train::{RunOutcome, StopSignal};
 
@@ -63,7 +65,8 @@ pub fn report(result: &RunResult) -> i32 {
 pub fn run(args: &RunArgs) -> Result<i32> {
     let stop = install_signal_handlers()?;
     let result = if let Some(dir) = &args.resume {
-        resume_run(dir, &stop).with_context(|| format!("resuming {}", dir.display()))?
+        resume_run(dir, &stop, Some(progress_reporter()))
+            .with_context(|| format!("resuming {}", dir.display()))?
     } else {
         let Some(path) = &args.config else {
             bail!("a configuration file or --resume RUN_DIR is required");
@@ -77,7 +80,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             out: args.out.clone(),
             runs_root: PathBuf::from("runs"),
         };
-        start_run(&req, &stop)?
+        start_run(&req, &stop, Some(progress_reporter()))?
     };
     Ok(report(&result))
 }

@@ -5,4 +5,4 @@
 pub mod demo;
 pub mod runner;
 
-pub use runner::{resume_run, start_run, RunError, RunRequest, RunResult};
+pub use runner::{resume_run, start_run, Progress, RunError, RunRequest, RunResult};

@@ -71,9 +71,13 @@ pub struct RunResult {
     pub steps_per_second: f64,
 }
 
+/// Progress callback: (step, total steps, training-batch loss).
+pub type Progress = Box<dyn FnMut(u64, u64, f64)>;
+
 /// The store as the trainer's sink.
 struct StoreSink {
     writer: RunWriter,
+    progress: Option<Progress>,
 }
 
 fn stored(n: NamedTensor) -> TensorEntry {
@@ -134,6 +138,11 @@ impl RunSink for StoreSink {
             .checkpoint(step, &entries, &state)
             .map_err(|e| e.to_string())
     }
+    fn step_done(&mut self, step: u64, steps: u64, batch_loss: f64) {
+        if let Some(p) = &mut self.progress {
+            p(step, steps, batch_loss);
+        }
+    }
     fn timing(&mut self, step: u64, key: &str, seconds: f64) {
         // Wall-clock figures are best effort: losing one must not fail a run.
         let _ = self.writer.timing(step, key, seconds);
@@ -168,10 +177,11 @@ fn drive(
     mut trainer: Trainer<CpuBackend>,
     writer: RunWriter,
     stop: &StopSignal,
+    progress: Option<Progress>,
 ) -> Result<RunResult, RunError> {
     let dir = writer.dir().to_path_buf();
     let first = trainer.step();
-    let mut sink = StoreSink { writer };
+    let mut sink = StoreSink { writer, progress };
     let start = Instant::now();
     let result = trainer.run(&mut sink, stop);
     let secs = start.elapsed().as_secs_f64();
@@ -228,8 +238,12 @@ fn manifest_for(cfg: &RunConfig, be: &CpuBackend) -> Manifest {
     m
 }
 
-/// Runs a configuration into a new run directory.
-pub fn start_run(req: &RunRequest, stop: &StopSignal) -> Result<RunResult, RunError> {
+/// Runs a configuration into a new run directory; `progress` is called after every step.
+pub fn start_run(
+    req: &RunRequest,
+    stop: &StopSignal,
+    progress: Option<Progress>,
+) -> Result<RunResult, RunError> {
     let cfg = &req.config;
     let be = backend(cfg);
     // Build everything before creating the directory, so a bad configuration leaves nothing.
@@ -240,11 +254,15 @@ pub fn start_run(req: &RunRequest, stop: &StopSignal) -> Result<RunResult, RunEr
         None => create_run_dir(&req.runs_root, &cfg.name, &toml, SystemTime::now())?,
     };
     let writer = RunWriter::create(&dir, manifest_for(cfg, &be), &toml)?;
-    drive(Trainer::new(parts), writer, stop)
+    drive(Trainer::new(parts), writer, stop, progress)
 }
 
 /// Continues the run in `dir` from its latest checkpoint.
-pub fn resume_run(dir: &Path, stop: &StopSignal) -> Result<RunResult, RunError> {
+pub fn resume_run(
+    dir: &Path,
+    stop: &StopSignal,
+    progress: Option<Progress>,
+) -> Result<RunResult, RunError> {
     let reader = RunReader::open(dir)?;
     let cfg = RunConfig::parse(&reader.config_toml, &[])?;
     let Some(step) = reader.latest_checkpoint() else {
@@ -284,5 +302,5 @@ pub fn resume_run(dir: &Path, stop: &StopSignal) -> Result<RunResult, RunError> 
             *last = step;
         }
     })?;
-    drive(trainer, writer, stop)
+    drive(trainer, writer, stop, progress)
 }

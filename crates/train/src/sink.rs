@@ -34,4 +34,6 @@ pub trait RunSink {
     ) -> Result<(), String>;
     /// A wall-clock figure (never mixed into the deterministic metrics).
     fn timing(&mut self, _step: u64, _key: &str, _seconds: f64) {}
+    /// Called after every step with its training-batch loss (for progress displays).
+    fn step_done(&mut self, _step: u64, _steps: u64, _batch_loss: f64) {}
 }

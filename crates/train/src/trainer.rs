@@ -447,6 +447,7 @@ impl<B: Backend> Trainer<B> {
                 }
                 sink.end_step(t).map_err(sink_err)?;
             }
+            sink.step_done(t, self.p.steps, batch_loss);
             if final_obs {
                 if self.last_checkpoint != Some(t) {
                     self.checkpoint(sink)?;
