@@ -81,6 +81,11 @@ fn same_config_twice_gives_identical_bytes() {
         &dir.join("a/metrics.parquet"),
         &dir.join("b/metrics.parquet"),
     );
+    // One and two threads: the engine's products split over output tiles and its reductions
+    // use fixed chunks, so the bytes agree (on this workload and the engine's own tests).
+    let out = run_to(&cfg, &dir.join("t2"), &["--set", "threads=2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_same_file(&dir.join("a/metrics.jsonl"), &dir.join("t2/metrics.jsonl"));
     // The resolved config reproduces the run.
     let out = learnscope()
         .arg("run")
