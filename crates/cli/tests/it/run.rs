@@ -100,8 +100,20 @@ fn same_config_twice_gives_identical_bytes() {
 
 #[test]
 fn resume_after_a_crash_is_byte_identical() {
-    let dir = scratch("crash");
-    let cfg = write_config(&dir, CONFIG);
+    // Adam with warmup + cosine (the config), and SGD with Nesterov momentum and weight decay.
+    crash_and_resume("crash-adam", CONFIG.to_string());
+    crash_and_resume(
+        "crash-momentum",
+        CONFIG.replace(
+            "kind = \"adam\"",
+            "kind = \"sgd\"\nmomentum = 0.9\nnesterov = true\nweight_decay = 1e-3",
+        ),
+    );
+}
+
+fn crash_and_resume(name: &str, config: String) {
+    let dir = scratch(name);
+    let cfg = write_config(&dir, &config);
     let full = dir.join("full");
     assert!(run_to(&cfg, &full, &[]).status.success());
     // Simulate a crash at step 70: the process wrote the checkpoint at step 48, metrics up to
