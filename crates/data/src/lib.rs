@@ -8,6 +8,7 @@
 
 mod batch;
 mod dataset;
+pub mod formats;
 mod sampler;
 pub mod synthetic;
 

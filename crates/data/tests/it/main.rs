@@ -1,4 +1,5 @@
 //! Integration tests of the data crate, one module per topic.
 
 mod generators;
+mod idx;
 mod sampling;
