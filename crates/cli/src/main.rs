@@ -4,6 +4,7 @@
 //! chain, never a panic); 3 interrupted by SIGUSR1, 130 by SIGINT, 143 by SIGTERM, each after
 //! writing a checkpoint (resume with `learnscope run --resume RUN_DIR`).
 
+mod data;
 mod demo;
 mod progress;
 mod run;
@@ -28,6 +29,9 @@ enum Command {
     /// The embedded default: a deep linear network with biases on the 8-item hierarchy, in
     /// seconds, no files needed.
     Demo(demo::DemoArgs),
+    /// Inspect data files.
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 fn main() {
@@ -35,6 +39,7 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Data(cmd) => data::run(&cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

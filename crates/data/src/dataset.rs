@@ -85,6 +85,11 @@ pub trait Dataset: Send + Sync {
     /// All targets of a split (for optimal-constant solutions and label statistics).
     fn targets(&self, split: Split) -> &TargetData;
 
+    /// The files the data set was read from (their SHA-256 goes into the run manifest).
+    fn source_files(&self) -> &[std::path::PathBuf] {
+        &[]
+    }
+
     /// The targets of a split as the loss module's OCS input.
     fn host_targets(&self, split: Split) -> HostTargets<'_> {
         match (self.targets(split), self.spec().target) {
@@ -114,6 +119,7 @@ pub struct InMemoryDataset {
     train_y: TargetData,
     test_x: Vec<f64>,
     test_y: TargetData,
+    files: Vec<std::path::PathBuf>,
 }
 
 impl InMemoryDataset {
@@ -179,7 +185,14 @@ impl InMemoryDataset {
             train_y: train.1,
             test_x: test.0,
             test_y: test.1,
+            files: Vec::new(),
         })
+    }
+
+    /// Records the files the data came from.
+    pub fn with_files(mut self, files: Vec<std::path::PathBuf>) -> Self {
+        self.files = files;
+        self
     }
 }
 
@@ -204,5 +217,9 @@ impl Dataset for InMemoryDataset {
             Split::Train => &self.train_y,
             Split::Test => &self.test_y,
         }
+    }
+
+    fn source_files(&self) -> &[std::path::PathBuf] {
+        &self.files
     }
 }

@@ -9,6 +9,7 @@
 mod batch;
 mod dataset;
 pub mod formats;
+pub mod named;
 mod sampler;
 pub mod synthetic;
 

@@ -17,6 +17,8 @@ pub struct Network<B: Backend> {
     /// `penultimate` resolves to this tap (or to `input` when there is one layer).
     penultimate: Option<String>,
     forwarded: bool,
+    /// The per-example shape the layer chain takes (the input is reshaped to it on copy).
+    chain_input: Vec<usize>,
 }
 
 impl<B: Backend> Network<B> {
@@ -43,11 +45,27 @@ impl<B: Backend> Network<B> {
         Ok(Network {
             be: be.clone(),
             input: Tensor::empty(be, spec.dtype),
+            chain_input: spec.input_shape.clone(),
             spec,
             root,
             penultimate,
             forwarded: false,
         })
+    }
+
+    /// Accepts examples of `shape` (e.g. `[28, 28]` images) for a chain that takes their
+    /// flattening (row-major, as `torch.flatten(x, 1)`); fails if the element counts differ.
+    pub fn with_input_shape(mut self, shape: &[usize]) -> Result<Self, NnError> {
+        let n: usize = shape.iter().product();
+        if n != self.chain_input.iter().product::<usize>() {
+            return Err(NnError::ShapeMismatch {
+                what: format!("input of model `{}` (flattened)", self.spec.name),
+                expected: self.chain_input.clone(),
+                found: shape.to_vec(),
+            });
+        }
+        self.spec.input_shape = shape.to_vec();
+        Ok(self)
     }
 
     /// The layer tree.
@@ -112,7 +130,9 @@ impl<B: Backend> Model<B> for Network<B> {
         req: &TapRequest,
     ) -> Result<Forward<'_, B>, NnError> {
         self.check_input(x)?;
-        self.input.ensure(&self.be, x.dtype(), x.shape());
+        let mut shape = vec![x.shape()[0]];
+        shape.extend_from_slice(&self.chain_input);
+        self.input.ensure(&self.be, x.dtype(), &shape);
         self.be.copy(x, &mut self.input);
         self.root.forward(&self.be, &self.input, ctx);
         self.forwarded = true;

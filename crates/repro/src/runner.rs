@@ -17,8 +17,8 @@ use learnscope_core::DType;
 use learnscope_nn::{Backend, CpuBackend};
 use learnscope_probes::build_probes;
 use learnscope_store::{
-    create_exact_run_dir, create_run_dir, Manifest, MetricRecord, RunReader, RunStatus, RunWriter,
-    StoreError, StoredDType, TensorEntry,
+    create_exact_run_dir, create_run_dir, sha256_file, Manifest, MetricRecord, RunReader,
+    RunStatus, RunWriter, StoreError, StoredDType, TensorEntry,
 };
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
@@ -253,7 +253,11 @@ pub fn start_run(
         Some(out) => create_exact_run_dir(out)?,
         None => create_run_dir(&req.runs_root, &cfg.name, &toml, SystemTime::now())?,
     };
-    let writer = RunWriter::create(&dir, manifest_for(cfg, &be), &toml)?;
+    let mut manifest = manifest_for(cfg, &be);
+    for f in parts.data.source_files() {
+        manifest.data_files.push(sha256_file(f)?);
+    }
+    let writer = RunWriter::create(&dir, manifest, &toml)?;
     drive(Trainer::new(parts), writer, stop, progress)
 }
 

@@ -104,6 +104,52 @@ pub enum DataConfig {
         #[serde(default)]
         noise_std: f64,
     },
+    /// Fashion-MNIST from an MNIST-layout directory (default: `$LEARNSCOPE_DATA/fashion-mnist`
+    /// or `/usr/share/datasets/fashion-mnist`).
+    FashionMnist {
+        /// The directory.
+        #[serde(default)]
+        dir: Option<String>,
+        /// Keep the first n training examples.
+        #[serde(default)]
+        limit_train: Option<usize>,
+        /// Keep the first n test examples.
+        #[serde(default)]
+        limit_test: Option<usize>,
+    },
+    /// MNIST from an MNIST-layout directory.
+    Mnist {
+        /// The directory.
+        dir: String,
+        /// Keep the first n training examples.
+        #[serde(default)]
+        limit_train: Option<usize>,
+        /// Keep the first n test examples.
+        #[serde(default)]
+        limit_test: Option<usize>,
+    },
+    /// Any IDX image/label pair files.
+    Idx {
+        /// Training images.
+        train_images: String,
+        /// Training labels.
+        train_labels: String,
+        /// Test images.
+        test_images: String,
+        /// Test labels.
+        test_labels: String,
+        /// Number of classes.
+        classes: usize,
+        /// Factor applied to every pixel (default 1/255).
+        #[serde(default = "default_pixel_scale")]
+        scale: f64,
+        /// Keep the first n training examples.
+        #[serde(default)]
+        limit_train: Option<usize>,
+        /// Keep the first n test examples.
+        #[serde(default)]
+        limit_test: Option<usize>,
+    },
     /// Linearly separable binary data.
     Separable {
         /// Input dimension.
@@ -116,6 +162,10 @@ pub enum DataConfig {
         #[serde(default)]
         margin: f64,
     },
+}
+
+fn default_pixel_scale() -> f64 {
+    1.0 / 255.0
 }
 
 fn two() -> usize {

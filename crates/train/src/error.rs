@@ -9,6 +9,9 @@ pub enum TrainError {
     /// An engine error (shapes, targets, settings).
     #[error(transparent)]
     Nn(#[from] learnscope_nn::NnError),
+    /// A data file that cannot be used.
+    #[error("data: {0}")]
+    Data(String),
     /// The run sink (run directory) failed.
     #[error("run directory: {0}")]
     Sink(String),

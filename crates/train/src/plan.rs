@@ -1,9 +1,11 @@
 //! From a validated [`RunConfig`] to the parts of a [`Trainer`]: the data set (generated from the
 //! seed), the model (initialised from `init/<param>` keys), loss, optimizer and sampler.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use learnscope_core::RandomKey;
+use learnscope_data::named::{default_fashion_mnist_dir, IdxSpec};
 use learnscope_data::synthetic::gaussian_teacher::{GaussianTeacherSpec, Spectrum};
 use learnscope_data::synthetic::separable::SeparableSpec;
 use learnscope_data::{Dataset, EpochSampler, HierarchySpec, Split, TargetKind};
@@ -64,6 +66,53 @@ pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
             }
             .build(key)?,
         ),
+        DataConfig::FashionMnist {
+            dir,
+            limit_train,
+            limit_test,
+        } => {
+            let dir = dir
+                .as_ref()
+                .map_or_else(default_fashion_mnist_dir, PathBuf::from);
+            idx_data(
+                IdxSpec::mnist_layout("fashion_mnist", &dir),
+                *limit_train,
+                *limit_test,
+            )?
+        }
+        DataConfig::Mnist {
+            dir,
+            limit_train,
+            limit_test,
+        } => idx_data(
+            IdxSpec::mnist_layout("mnist", Path::new(dir)),
+            *limit_train,
+            *limit_test,
+        )?,
+        DataConfig::Idx {
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+            classes,
+            scale,
+            limit_train,
+            limit_test,
+        } => idx_data(
+            Ok(IdxSpec {
+                name: "idx".into(),
+                train_images: train_images.into(),
+                train_labels: train_labels.into(),
+                test_images: test_images.into(),
+                test_labels: test_labels.into(),
+                classes: *classes,
+                scale: *scale,
+                limit_train: None,
+                limit_test: None,
+            }),
+            *limit_train,
+            *limit_test,
+        )?,
         DataConfig::Separable {
             dim,
             train,
@@ -79,6 +128,19 @@ pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
             .build(key)?,
         ),
     })
+}
+
+fn idx_data(
+    spec: Result<IdxSpec, learnscope_data::formats::idx::IdxError>,
+    limit_train: Option<usize>,
+    limit_test: Option<usize>,
+) -> Result<Arc<dyn Dataset>, TrainError> {
+    let mut spec = spec.map_err(|e| TrainError::Data(e.to_string()))?;
+    spec.limit_train = limit_train;
+    spec.limit_test = limit_test;
+    Ok(Arc::new(
+        spec.load().map_err(|e| TrainError::Data(e.to_string()))?,
+    ))
 }
 
 /// The model a configuration describes, for `data`.
@@ -99,7 +161,11 @@ pub fn build_model<B: Backend>(
             let mut widths = vec![input];
             widths.extend(hidden);
             widths.push(outputs);
-            Box::new(DeepLinearConfig::new(&widths, *bias, init.clone(), cfg.dtype).build(be, key)?)
+            Box::new(
+                DeepLinearConfig::new(&widths, *bias, init.clone(), cfg.dtype)
+                    .build(be, key)?
+                    .with_input_shape(&spec.input_shape)?,
+            )
         }
         ModelConfig::Mlp {
             hidden,
@@ -116,7 +182,8 @@ pub fn build_model<B: Backend>(
                 parameterization: *parameterization,
                 dtype: cfg.dtype,
             }
-            .build(be, key)?,
+            .build(be, key)?
+            .with_input_shape(&spec.input_shape)?,
         ),
     })
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `learnscope` binary, one module per command.
 
 mod common;
+mod data;
 mod demo;
 mod run;

@@ -173,3 +173,28 @@ fn penultimate_and_logit_taps_resolve_for_any_depth() {
         }
     }
 }
+
+#[test]
+fn image_shaped_inputs_are_flattened_row_major() {
+    let be = CpuBackend::new(1);
+    let cfg = MlpConfig {
+        input: 6,
+        hidden: vec![5],
+        outputs: 2,
+        activation: Activation::Tanh,
+        bias: true,
+        parameterization: Parameterization::Standard,
+        dtype: DType::F64,
+    };
+    let mut m = cfg
+        .build(&be, RandomKey::root(2))
+        .unwrap()
+        .with_input_shape(&[2, 3])
+        .unwrap();
+    check_model(&mut m, 4, RandomKey::root(5)).unwrap();
+    assert!(cfg
+        .build(&be, RandomKey::root(2))
+        .unwrap()
+        .with_input_shape(&[2, 4])
+        .is_err());
+}
