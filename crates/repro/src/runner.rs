@@ -187,11 +187,7 @@ fn drive(
     let secs = start.elapsed().as_secs_f64();
     let steps = trainer.step().saturating_sub(first).max(1);
     sink.timing(trainer.step(), "wall_seconds", secs);
-    sink.timing(
-        trainer.step(),
-        "steps_per_second",
-        steps as f64 / secs.max(1e-9),
-    );
+    sink.timing(trainer.step(), "seconds_per_step", secs / steps as f64);
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
