@@ -4,7 +4,8 @@
 //! a [`Batch`] on a backend; batches carry their example indices so per-example probes can
 //! attribute results. The [`EpochSampler`] orders examples by a permutation that is a pure
 //! function of (seed, epoch), so a resumed run needs no saved random state. Synthetic generators
-//! ([`synthetic`]) build data sets from a seed.
+//! ([`synthetic`]) build data sets from a seed; [`transform`]s (standardisation, PCA/ZCA,
+//! subsets, label maps) turn one data set into another.
 
 mod batch;
 mod dataset;
@@ -12,8 +13,13 @@ pub mod formats;
 pub mod named;
 mod sampler;
 pub mod synthetic;
+pub mod transform;
 
 pub use batch::{Batch, BatchTargets};
-pub use dataset::{Dataset, DatasetSpec, InMemoryDataset, Split, TargetData, TargetKind};
+pub use dataset::{
+    Dataset, DatasetSpec, InMemoryDataset, InMemoryParts, InputStorage, Split, TargetData,
+    TargetKind,
+};
 pub use sampler::EpochSampler;
 pub use synthetic::hierarchy::{HierarchicalTask, HierarchySpec};
+pub use transform::{apply_transforms, TransformConfig, TransformError};

@@ -161,8 +161,20 @@ pub struct IdxArray {
     pub values: Vec<f64>,
 }
 
-/// Parses IDX bytes; `path` only names the source in errors.
-pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
+/// A checked IDX header: element type, dimensions and where the payload starts (its length
+/// has been checked against the dimensions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdxHeader {
+    /// Element type in the file.
+    pub elem: IdxType,
+    /// Dimensions.
+    pub dims: Vec<usize>,
+    /// Byte offset of the payload.
+    pub offset: usize,
+}
+
+/// Checks an IDX header against the byte count; `path` only names the source in errors.
+pub fn parse_idx_header(bytes: &[u8], path: &Path) -> Result<IdxHeader, IdxError> {
     let p = || path.to_path_buf();
     if bytes.len() < 4 {
         return Err(IdxError::ShortHeader {
@@ -219,8 +231,27 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
             found,
         });
     }
-    let payload = &bytes[header..];
-    let values: Vec<f64> = match elem {
+    Ok(IdxHeader {
+        elem,
+        dims,
+        offset: header,
+    })
+}
+
+/// Parses IDX bytes; `path` only names the source in errors.
+pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
+    let IdxHeader {
+        elem,
+        dims,
+        offset: header,
+    } = parse_idx_header(bytes, path)?;
+    let values = decode_payload(elem, &bytes[header..]);
+    Ok(IdxArray { elem, dims, values })
+}
+
+/// Big-endian payload bytes of `elem` as f64 (the length is a multiple of the element size).
+fn decode_payload(elem: IdxType, payload: &[u8]) -> Vec<f64> {
+    match elem {
         IdxType::U8 => payload.iter().map(|&b| b as f64).collect(),
         IdxType::I8 => payload.iter().map(|&b| b as i8 as f64).collect(),
         IdxType::I16 => payload
@@ -239,8 +270,7 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray, IdxError> {
             .chunks_exact(8)
             .map(|c| f64::from_be_bytes(c.try_into().expect("8")))
             .collect(),
-    };
-    Ok(IdxArray { elem, dims, values })
+    }
 }
 
 fn type_name(t: IdxType) -> &'static str {
@@ -279,34 +309,70 @@ pub fn encode_idx(elem: IdxType, dims: &[usize], values: &[f64]) -> Vec<u8> {
     out
 }
 
-/// Images `[n, …]` and labels `[n]` (u8) from an IDX pair, with counts and `classes` checked.
-pub fn read_idx_pair(
-    images: &Path,
+/// An IDX file's checked header and its bytes (header included), without conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdxRaw {
+    /// The header.
+    pub header: IdxHeader,
+    /// The whole decompressed file; the payload is `bytes[header.offset..]` (big-endian).
+    pub bytes: Vec<u8>,
+}
+
+impl IdxRaw {
+    /// The payload bytes.
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[self.header.offset..]
+    }
+
+    /// The payload as f64 values.
+    pub fn values(&self) -> Vec<f64> {
+        decode_payload(self.header.elem, self.payload())
+    }
+
+    /// The payload bytes with the header removed (for u8 files: the pixel values).
+    pub fn into_payload(mut self) -> Vec<u8> {
+        self.bytes.drain(..self.header.offset);
+        self.bytes
+    }
+}
+
+/// Reads an IDX file (raw or `.gz`) and checks its header, keeping the payload as bytes.
+pub fn read_idx_raw(path: &Path) -> Result<IdxRaw, IdxError> {
+    let bytes = read_maybe_gzip(path, MAX_DECOMPRESSED_BYTES)?;
+    let header = parse_idx_header(&bytes, path)?;
+    Ok(IdxRaw { header, bytes })
+}
+
+/// Labels `[n]` (u8) from an IDX label file whose images file (`images`, named in errors) holds
+/// `n_images` examples; each label must be below `classes`.
+pub fn read_idx_labels(
     labels: &Path,
+    images: &Path,
+    n_images: usize,
     classes: usize,
-) -> Result<(IdxArray, Vec<u32>), IdxError> {
-    let x = read_idx(images)?;
-    let y = read_idx(labels)?;
-    if y.dims.len() != 1 || y.elem != IdxType::U8 {
+) -> Result<Vec<u32>, IdxError> {
+    let y = read_idx_raw(labels)?;
+    if y.header.dims.len() != 1 || y.header.elem != IdxType::U8 {
         return Err(IdxError::BadLabels {
             path: labels.to_path_buf(),
             detail: format!(
                 "labels must be one-dimensional u8, found {} with dimensions {:?}",
-                type_name(y.elem),
-                y.dims
+                type_name(y.header.elem),
+                y.header.dims
             ),
         });
     }
-    if x.dims[0] != y.dims[0] {
+    if n_images != y.header.dims[0] {
         return Err(IdxError::CountMismatch {
             images: images.to_path_buf(),
-            n_images: x.dims[0],
+            n_images,
             labels: labels.to_path_buf(),
-            n_labels: y.dims[0],
+            n_labels: y.header.dims[0],
         });
     }
+    let offset = y.header.offset;
     if let Some((i, &l)) = y
-        .values
+        .payload()
         .iter()
         .enumerate()
         .find(|(_, &l)| l as usize >= classes)
@@ -315,10 +381,20 @@ pub fn read_idx_pair(
             path: labels.to_path_buf(),
             detail: format!(
                 "label {l} of example {i} (byte offset {}) is outside 0..{classes}",
-                8 + i
+                offset + i
             ),
         });
     }
-    let labels = y.values.iter().map(|&l| l as u32).collect();
-    Ok((x, labels))
+    Ok(y.payload().iter().map(|&l| l as u32).collect())
+}
+
+/// Images `[n, …]` and labels `[n]` (u8) from an IDX pair, with counts and `classes` checked.
+pub fn read_idx_pair(
+    images: &Path,
+    labels: &Path,
+    classes: usize,
+) -> Result<(IdxArray, Vec<u32>), IdxError> {
+    let x = read_idx(images)?;
+    let y = read_idx_labels(labels, images, x.dims[0], classes)?;
+    Ok((x, y))
 }

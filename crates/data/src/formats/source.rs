@@ -70,7 +70,18 @@ pub fn maybe_gunzip(raw: Vec<u8>, limit: u64, path: &Path) -> Result<Vec<u8>, So
     if raw.len() < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
         return Ok(raw);
     }
-    let mut out = Vec::new();
+    // The trailer's size field (mod 2^32, last member only) is a capacity hint, capped by the
+    // limit and by deflate's largest ratio (1032:1) so a lying trailer cannot reserve much.
+    let trailer = u32::from_le_bytes(
+        raw[raw.len().saturating_sub(4)..]
+            .try_into()
+            .unwrap_or([0; 4]),
+    );
+    let hint = (trailer as u64)
+        .min(limit)
+        .min(raw.len() as u64 * 1032)
+        .min(1 << 30);
+    let mut out = Vec::with_capacity(hint as usize);
     let mut decoder = flate2::read::MultiGzDecoder::new(&raw[..]).take(limit + 1);
     match decoder.read_to_end(&mut out) {
         Ok(_) if out.len() as u64 > limit => Err(SourceError::TooLarge {
