@@ -1,0 +1,57 @@
+//! Tensor-free statistics shared by probes, reports, verdicts and the human study.
+//!
+//! - Distributions: [`normal_cdf`], [`normal_quantile`], [`t_cdf`], [`t_quantile`] (and the
+//!   special functions behind them in [`special`]).
+//! - Summaries: [`mean`], [`sd`], [`sem`], [`t_interval`], [`quantile`], and [`SeedSummary`]
+//!   (`{mean, sd, n, ci95, per_seed}` of a verdict row).
+//! - Resampling: [`bootstrap_ci`] (percentile or BCa), [`bootstrap_paired_ci`],
+//!   [`bootstrap_two_sample_ci`], all pure functions of a [`learnscope_core::RandomKey`].
+//! - Association: [`pearson`], [`spearman`], [`kendall_tau_b`] with Fisher-z intervals.
+//! - Curves: [`smooth_log_time`], [`moving_median`], [`moving_mean`]; fits in [`fit`]
+//!   (linear, power law, logistic, any [`fit::CurveModel`]).
+//! - Decisions: [`DecisionCounts`] (hit rate, false-alarm rate, TNR, `d′`, criterion with
+//!   Hautus's log-linear correction) and [`ocs_distance`].
+//! - Tests: [`one_sample_t_test`], [`paired_t_test`], [`welch_t_test`],
+//!   [`wilcoxon_signed_rank`].
+//!
+//! Every function validates its input and returns a typed [`StatsError`] naming the rule that
+//! broke; the simple descriptive functions ([`mean`], [`sd`], …) instead return NaN where the
+//! quantity is undefined, as documented on each.
+
+#![warn(missing_docs)]
+
+mod bootstrap;
+mod correlation;
+mod decision;
+mod error;
+pub mod fit;
+mod hypothesis;
+mod normal;
+mod ocs;
+mod quantile;
+mod rank;
+mod smooth;
+pub mod special;
+mod student_t;
+mod summary;
+
+pub use bootstrap::{
+    bootstrap_ci, bootstrap_paired_ci, bootstrap_two_sample_ci, BootstrapCi, BootstrapMethod,
+    BootstrapOptions,
+};
+pub use correlation::{kendall_tau_b, pearson, spearman, Correlation};
+pub use decision::{
+    counts_by, criterion_from_rates, d_prime_from_rates, Correction, DecisionCounts, Trial,
+};
+pub use error::{Result, StatsError};
+pub use fit::Estimate;
+pub use hypothesis::{
+    one_sample_t_test, paired_t_test, welch_t_test, wilcoxon_signed_rank, TTest, WilcoxonTest,
+};
+pub use normal::{erf, erfc, normal_cdf, normal_pdf, normal_quantile, normal_sf};
+pub use ocs::{base_rates, label_variance, ocs_distance};
+pub use quantile::{median, quantile, quantile_sorted};
+pub use rank::average_ranks;
+pub use smooth::{moving_mean, moving_median, smooth_log_time, smooth_log_time_at};
+pub use student_t::{t_cdf, t_pdf, t_quantile, t_sf};
+pub use summary::{mean, sd, sem, t_interval, variance, SeedSummary};
