@@ -37,6 +37,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
         config,
         out: args.out.clone(),
         runs_root: PathBuf::from("runs"),
+        reproduce: None,
     };
     let result = start_run(&req, &stop, Some(progress_reporter()))?;
     let reader = RunReader::open(&result.dir)?;

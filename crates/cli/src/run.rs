@@ -79,6 +79,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             config,
             out: args.out.clone(),
             runs_root: PathBuf::from("runs"),
+            reproduce: None,
         };
         start_run(&req, &stop, Some(progress_reporter()))?
     };

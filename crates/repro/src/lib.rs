@@ -1,8 +1,16 @@
 //! Experiments: [`runner`] turns a run configuration into a run directory (DESIGN.md §5) and
-//! resumes interrupted runs; [`demo`] is the embedded default experiment. Presets, verdict
-//! tables and seed aggregation build on these.
+//! resumes interrupted runs; [`demo`] is the embedded default experiment; [`preset`] reads
+//! reproduce presets (`experiments/<paper>-verdict.toml`), [`verdict`] defines the verdict rows
+//! and their rules, and [`reproduce`](mod@reproduce) runs a preset's seeds on a local pool and writes
+//! `verdict.json` / `verdict.md` (DESIGN.md §4).
 
 pub mod demo;
+pub mod preset;
+pub mod reproduce;
 pub mod runner;
+pub mod verdict;
 
+pub use preset::{Preset, PresetError, Size};
+pub use reproduce::{reproduce, ReproduceError, ReproduceOutcome, ReproduceRequest};
 pub use runner::{resume_run, start_run, Progress, RunError, RunRequest, RunResult};
+pub use verdict::{Outcome, RowKind, Rule, Target, VerdictRow};

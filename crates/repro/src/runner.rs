@@ -54,6 +54,9 @@ pub struct RunRequest {
     pub out: Option<PathBuf>,
     /// Parent of generated run directories (default `runs`).
     pub runs_root: PathBuf,
+    /// For runs made by `reproduce`: the manifest's `reproduce` field (`{name, row_ids, …}`),
+    /// written with the first manifest so an interrupted run carries it too.
+    pub reproduce: Option<serde_json::Value>,
 }
 
 /// How a run ended.
@@ -250,6 +253,7 @@ pub fn start_run(
         None => create_run_dir(&req.runs_root, &cfg.name, &toml, SystemTime::now())?,
     };
     let mut manifest = manifest_for(cfg, &be);
+    manifest.reproduce = req.reproduce.clone();
     for f in parts.data.source_files() {
         manifest.data_files.push(sha256_file(f)?);
     }

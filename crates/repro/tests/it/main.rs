@@ -1,3 +1,5 @@
 //! Integration tests of the experiment crate, one module per topic.
 
 mod experiments;
+mod reproduce;
+mod verdict;

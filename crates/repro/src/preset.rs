@@ -1,0 +1,732 @@
+//! Reproduce presets: which runs a paper's verdict needs, at which size, and the rows that
+//! decide it (`experiments/<paper>-verdict.toml`, DESIGN.md §4).
+//!
+//! A preset is TOML (unknown fields are errors):
+//!
+//! ```toml
+//! name = "demo"                    # what `learnscope reproduce NAME` finds
+//! description = "…"
+//! config = "demo.toml"             # an experiments/*.toml, relative to this file …
+//! # [run] …                        # … or the run configuration inline (one of the two)
+//! set = ["probes=[…]"]             # --set overrides for every run
+//!
+//! [arms.small-lr]                  # further run variants (the arm `main` always exists)
+//! set = ["lr.base=0.01"]
+//!
+//! [sizes.smoke]                    # --smoke (1 seed, ≤ 1 min, what CI runs)
+//! seeds = [0]
+//! set = ["steps=1000"]
+//! [sizes.quick]                    # --quick (CPU-sized: minutes on 2 cores)
+//! seeds = [0, 1, 2]
+//! [sizes.full]                     # the default: the paper's protocol
+//! seeds = [0, 1, 2, 3, 4]
+//! expected_hours = 0.1             # printed before a full run starts
+//!
+//! [[verdict]]
+//! id = "loss-monotone"             # unique; names nothing else
+//! kind = "identity"                # identity | replication | report
+//! claim = "…"                      # in words
+//! source = "…"                     # paper, section, equation
+//! arm = "main"                     # which runs it reads (default main)
+//! metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "monotone_increase" }
+//! rule = "<="                      # <= < >= > within (none for report rows)
+//! target = 1e-12                   # a number, or [lo, hi] for within
+//! applies = "each_seed"            # or "mean" (defaults: identity each_seed, else mean)
+//! reason = "…"                     # why this threshold: maths, or the paper with a margin
+//! ```
+//!
+//! Every run is `config` + `set` + the arm's `set` + the size's `set` + `seed=S` + the
+//! caller's extra overrides, in that order. A run is identified by `<arm>-seed<S>`.
+//!
+//! Metrics ([`MetricSpec`]) turn one run into one number. From the run directory: the
+//! records with the given `probe`, `key` and optional `split`, `layer` and `index`, in step
+//! order, reduced by [`Reduce`]: `first`, `last`, `at` (`step = N`), `min`, `max`, `mean`, or
+//! `monotone_increase` = max over t of (x_{t+1} − x_t)⁺ / |x_0| (0 for a series that never
+//! increases; the relative size of the worst step up). Or computed in process from the run's
+//! resolved configuration without training ([`Computed`]): `gradcheck` = the largest
+//! relative error of the analytic gradient of the training loss at initialisation against
+//! central differences (see [`crate::reproduce::gradcheck_residual`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use learnscope_store::MetricRecord;
+use learnscope_train::config::{apply_overrides, RunConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::verdict::{check_rule, Applies, RowKind, RowSpec, Rule, Target};
+
+/// The presets built into the binary: (name, preset TOML, experiment files it may reference).
+pub const EMBEDDED: &[(&str, &str)] = &[(
+    "demo",
+    include_str!("../../../experiments/demo-verdict.toml"),
+)];
+
+/// Experiment files an embedded preset's `config` may name.
+const EMBEDDED_CONFIGS: &[(&str, &str)] = &[("demo.toml", crate::demo::DEMO_TOML)];
+
+/// Why a preset cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PresetError {
+    /// TOML or schema error.
+    #[error("preset {what}: {why}")]
+    Invalid {
+        /// The preset (name or path).
+        what: String,
+        /// Why.
+        why: String,
+    },
+    /// No such preset.
+    #[error("no reproduce preset named `{name}` (known: {known}); or give a preset file path")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The embedded names.
+        known: String,
+    },
+    /// A referenced file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The sizes of a preset (DESIGN.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Size {
+    /// 1 seed, tiny, ≤ 1 min: what CI runs.
+    Smoke,
+    /// CPU-sized: minutes on 2 cores.
+    Quick,
+    /// The paper-sized protocol.
+    Full,
+}
+
+impl Size {
+    /// `smoke`, `quick` or `full`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Size::Smoke => "smoke",
+            Size::Quick => "quick",
+            Size::Full => "full",
+        }
+    }
+}
+
+/// One size of a preset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizeSpec {
+    /// The seeds (at least one).
+    pub seeds: Vec<u64>,
+    /// Overrides for this size (steps, data set sizes, …).
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// Expected wall-clock hours on the CPU (printed before the run starts).
+    #[serde(default)]
+    pub expected_hours: Option<f64>,
+}
+
+/// A run variant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmSpec {
+    /// Overrides of this arm.
+    #[serde(default)]
+    pub set: Vec<String>,
+}
+
+/// How a series of records becomes one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reduce {
+    /// The first record.
+    First,
+    /// The last record.
+    #[default]
+    Last,
+    /// The record at `step`.
+    At,
+    /// The smallest value.
+    Min,
+    /// The largest value.
+    Max,
+    /// The mean of the values.
+    Mean,
+    /// max_t (x_{t+1} − x_t)⁺ / |x_0|: the worst step up, relative to the start.
+    MonotoneIncrease,
+}
+
+/// Metrics computed in process from a run's configuration rather than read from its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Computed {
+    /// The gradient check of the training loss at initialisation (f64 runs only).
+    Gradcheck,
+}
+
+/// How one run becomes one number.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSpec {
+    /// A computed metric (then `probe`, `key` and the rest are not used).
+    #[serde(default)]
+    pub computed: Option<Computed>,
+    /// The `probe` column.
+    #[serde(default)]
+    pub probe: Option<String>,
+    /// The `key` column.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The `split` column (any when absent).
+    #[serde(default)]
+    pub split: Option<String>,
+    /// The `layer` column (records without a layer when absent).
+    #[serde(default)]
+    pub layer: Option<String>,
+    /// The `index` column (records without an index when absent).
+    #[serde(default)]
+    pub index: Option<i64>,
+    /// The reduction of the series.
+    #[serde(default)]
+    pub reduce: Reduce,
+    /// The step for `reduce = "at"`.
+    #[serde(default)]
+    pub step: Option<u64>,
+}
+
+impl MetricSpec {
+    /// Checks that the fields fit together.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.computed.is_some() {
+            if self.probe.is_some() || self.key.is_some() {
+                return Err("a computed metric takes no probe or key".into());
+            }
+            return Ok(());
+        }
+        if self.probe.is_none() || self.key.is_none() {
+            return Err("needs `probe` and `key` (or `computed`)".into());
+        }
+        match (self.reduce, self.step) {
+            (Reduce::At, None) => Err("`reduce = \"at\"` needs `step`".into()),
+            (Reduce::At, Some(_)) | (_, None) => Ok(()),
+            (_, Some(_)) => Err("`step` is only used with `reduce = \"at\"`".into()),
+        }
+    }
+
+    /// A short description, e.g. `loss/batch_loss[train] monotone_increase`.
+    pub fn describe(&self) -> String {
+        if let Some(c) = self.computed {
+            return match c {
+                Computed::Gradcheck => "gradcheck max relative error at init".into(),
+            };
+        }
+        let mut s = format!(
+            "{}/{}",
+            self.probe.as_deref().unwrap_or("?"),
+            self.key.as_deref().unwrap_or("?")
+        );
+        if let Some(sp) = &self.split {
+            s.push_str(&format!("[{sp}]"));
+        }
+        if let Some(l) = &self.layer {
+            s.push_str(&format!(" layer {l}"));
+        }
+        if let Some(i) = self.index {
+            s.push_str(&format!(" index {i}"));
+        }
+        let r = match self.reduce {
+            Reduce::First => "first".to_string(),
+            Reduce::Last => "last".to_string(),
+            Reduce::At => format!("at step {}", self.step.unwrap_or(0)),
+            Reduce::Min => "min".to_string(),
+            Reduce::Max => "max".to_string(),
+            Reduce::Mean => "mean".to_string(),
+            Reduce::MonotoneIncrease => "monotone_increase".to_string(),
+        };
+        format!("{s} {r}")
+    }
+
+    /// The series this metric reads from `records`, in step order.
+    pub fn series(&self, records: &[MetricRecord]) -> Vec<(u64, f64)> {
+        let mut v: Vec<(u64, f64)> = records
+            .iter()
+            .filter(|r| Some(&r.probe) == self.probe.as_ref() && Some(&r.key) == self.key.as_ref())
+            .filter(|r| self.split.as_ref().is_none_or(|s| &r.split == s))
+            .filter(|r| r.layer == self.layer && r.index == self.index)
+            .map(|r| (r.step, r.value))
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+
+    /// The number of a run from its records (an error names what was missing).
+    pub fn from_records(&self, records: &[MetricRecord]) -> Result<f64, String> {
+        let s = self.series(records);
+        if s.is_empty() {
+            return Err(format!("no records for {}", self.describe()));
+        }
+        let values = s.iter().map(|x| x.1);
+        Ok(match self.reduce {
+            Reduce::First => s[0].1,
+            Reduce::Last => s[s.len() - 1].1,
+            Reduce::At => {
+                let step = self.step.unwrap_or(0);
+                s.iter()
+                    .find(|x| x.0 == step)
+                    .ok_or_else(|| format!("no record at step {step} for {}", self.describe()))?
+                    .1
+            }
+            Reduce::Min => values.fold(
+                f64::INFINITY,
+                |a, b| if b < a || b.is_nan() { b } else { a },
+            ),
+            Reduce::Max => values.fold(
+                f64::NEG_INFINITY,
+                |a, b| if b > a || b.is_nan() { b } else { a },
+            ),
+            Reduce::Mean => learnscope_stats::mean(&s.iter().map(|x| x.1).collect::<Vec<_>>()),
+            Reduce::MonotoneIncrease => {
+                monotone_increase(&s.iter().map(|x| x.1).collect::<Vec<_>>())
+            }
+        })
+    }
+}
+
+/// max_t (x_{t+1} − x_t)⁺ / |x_0|: 0 for a non-increasing series, NaN if any value is not
+/// finite (a diverged run is not monotone) or x_0 = 0.
+pub fn monotone_increase(xs: &[f64]) -> f64 {
+    if xs.iter().any(|x| !x.is_finite()) {
+        return f64::NAN;
+    }
+    let Some(&x0) = xs.first() else {
+        return f64::NAN;
+    };
+    let worst = xs
+        .windows(2)
+        .map(|w| (w[1] - w[0]).max(0.0))
+        .fold(0.0, f64::max);
+    if worst == 0.0 {
+        0.0
+    } else {
+        worst / x0.abs()
+    }
+}
+
+/// A `[[verdict]]` entry as written in TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowToml {
+    /// Unique id.
+    pub id: String,
+    /// identity, replication or report.
+    pub kind: RowKind,
+    /// The claim.
+    pub claim: String,
+    /// Where it comes from.
+    pub source: String,
+    /// Which runs (default `main`).
+    #[serde(default = "main_arm")]
+    pub arm: String,
+    /// How a run becomes a number.
+    pub metric: MetricSpec,
+    /// The comparison.
+    #[serde(default)]
+    pub rule: Option<Rule>,
+    /// The threshold or range.
+    #[serde(default)]
+    pub target: Option<Target>,
+    /// Each seed or the mean (default: each seed for identity rows, else the mean).
+    #[serde(default)]
+    pub applies: Option<Applies>,
+    /// Why this threshold.
+    pub reason: String,
+}
+
+fn main_arm() -> String {
+    MAIN_ARM.into()
+}
+
+/// The arm every preset has: the configuration with the preset's overrides only.
+pub const MAIN_ARM: &str = "main";
+
+impl RowToml {
+    /// The row's definition for [`crate::verdict::VerdictRow::measure`].
+    pub fn spec(&self) -> RowSpec {
+        RowSpec {
+            id: self.id.clone(),
+            kind: self.kind,
+            claim: self.claim.clone(),
+            source: self.source.clone(),
+            metric: self.metric.describe(),
+            rule: self.rule,
+            target: self.target,
+            reason: self.reason.clone(),
+            applies: self.applies.unwrap_or(match self.kind {
+                RowKind::Identity => Applies::EachSeed,
+                _ => Applies::Mean,
+            }),
+        }
+    }
+}
+
+/// A preset file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresetToml {
+    /// The name `reproduce` finds it by.
+    pub name: String,
+    /// What it reproduces.
+    #[serde(default)]
+    pub description: String,
+    /// An experiment file, relative to the preset.
+    #[serde(default)]
+    pub config: Option<String>,
+    /// The run configuration inline.
+    #[serde(default)]
+    pub run: Option<toml::Table>,
+    /// Overrides for every run.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// Run variants besides `main`.
+    #[serde(default)]
+    pub arms: BTreeMap<String, ArmSpec>,
+    /// smoke, quick, full.
+    pub sizes: BTreeMap<Size, SizeSpec>,
+    /// The rows.
+    pub verdict: Vec<RowToml>,
+}
+
+/// A parsed and checked preset with its run configuration text.
+#[derive(Debug, Clone)]
+pub struct Preset {
+    /// The file's content.
+    pub toml: PresetToml,
+    /// The base run configuration (TOML text).
+    pub config_text: String,
+}
+
+/// One run a preset needs.
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// `<arm>-seed<S>`: its directory under `OUT/runs/`.
+    pub id: String,
+    /// The arm.
+    pub arm: String,
+    /// The seed.
+    pub seed: u64,
+    /// The rows that read it.
+    pub row_ids: Vec<String>,
+    /// Its configuration (validated).
+    pub config: RunConfig,
+}
+
+impl Preset {
+    /// Parses preset TOML; `config` references are resolved by `read_config`.
+    pub fn parse(
+        what: &str,
+        text: &str,
+        read_config: impl Fn(&str) -> Result<String, PresetError>,
+    ) -> Result<Self, PresetError> {
+        let invalid = |why: String| PresetError::Invalid {
+            what: what.to_string(),
+            why,
+        };
+        let toml: PresetToml = toml::from_str(text)
+            .map_err(|e: toml::de::Error| invalid(e.to_string().trim().into()))?;
+        let config_text = match (&toml.config, &toml.run) {
+            (Some(c), None) => read_config(c)?,
+            (None, Some(t)) => toml::to_string(t).map_err(|e| invalid(e.to_string()))?,
+            _ => return Err(invalid("give exactly one of `config` and `[run]`".into())),
+        };
+        for (size, s) in &toml.sizes {
+            if s.seeds.is_empty() {
+                return Err(invalid(format!("sizes.{}.seeds is empty", size.name())));
+            }
+        }
+        for size in [Size::Smoke, Size::Quick, Size::Full] {
+            if !toml.sizes.contains_key(&size) {
+                return Err(invalid(format!("missing [sizes.{}]", size.name())));
+            }
+        }
+        if toml.verdict.is_empty() {
+            return Err(invalid("no [[verdict]] rows".into()));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for r in &toml.verdict {
+            let row = |why: String| invalid(format!("verdict row `{}`: {why}", r.id));
+            if r.id.is_empty()
+                || !r
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(row("id must be non-empty letters, digits, - _ .".into()));
+            }
+            if !ids.insert(r.id.clone()) {
+                return Err(row("id appears twice".into()));
+            }
+            if r.arm != MAIN_ARM && !toml.arms.contains_key(&r.arm) {
+                return Err(row(format!("unknown arm `{}`", r.arm)));
+            }
+            r.metric.validate().map_err(row)?;
+            check_rule(r.kind, r.rule, r.target).map_err(|e| row(e.to_string()))?;
+        }
+        for arm in toml.arms.keys() {
+            if arm == MAIN_ARM
+                || arm.is_empty()
+                || !arm
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(invalid(format!(
+                    "arm name `{arm}`: letters, digits, - _ . and not `main`"
+                )));
+            }
+        }
+        Ok(Preset { toml, config_text })
+    }
+
+    /// An embedded preset by name.
+    pub fn embedded(name: &str) -> Result<Self, PresetError> {
+        let Some((_, text)) = EMBEDDED.iter().find(|(n, _)| *n == name) else {
+            return Err(PresetError::Unknown {
+                name: name.to_string(),
+                known: EMBEDDED
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        Preset::parse(name, text, |c| {
+            EMBEDDED_CONFIGS
+                .iter()
+                .find(|(n, _)| *n == c)
+                .map(|(_, t)| t.to_string())
+                .ok_or_else(|| PresetError::Invalid {
+                    what: name.to_string(),
+                    why: format!("`config = {c:?}` is not an embedded experiment"),
+                })
+        })
+    }
+
+    /// A preset file; its `config` is read relative to the file's directory.
+    pub fn from_file(path: &Path) -> Result<Self, PresetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Preset::parse(&path.display().to_string(), &text, |c| {
+            let p = dir.join(c);
+            std::fs::read_to_string(&p).map_err(|source| PresetError::Io { path: p, source })
+        })
+    }
+
+    /// A preset file if `name_or_path` ends in `.toml` or names an existing file, else an
+    /// embedded preset.
+    pub fn find(name_or_path: &str) -> Result<Self, PresetError> {
+        let p = Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || p.is_file() {
+            Preset::from_file(p)
+        } else {
+            Preset::embedded(name_or_path)
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.toml.name
+    }
+
+    /// The size's settings.
+    pub fn size(&self, size: Size) -> &SizeSpec {
+        &self.toml.sizes[&size]
+    }
+
+    /// The runs of `size`, in (arm, seed) order, with `extra` overrides last. Arms no row reads
+    /// are not run; rows with only computed metrics still get their runs (the configuration is
+    /// what they measure, and the run directory documents it).
+    pub fn plan(&self, size: Size, extra: &[String]) -> Result<Vec<PlannedRun>, PresetError> {
+        let invalid = |why: String| PresetError::Invalid {
+            what: self.name().to_string(),
+            why,
+        };
+        let base: toml::Table = self.config_text.parse().map_err(|e: toml::de::Error| {
+            invalid(format!("run configuration: {}", e.to_string().trim()))
+        })?;
+        let mut arms: Vec<&str> = self.toml.verdict.iter().map(|r| r.arm.as_str()).collect();
+        arms.sort();
+        arms.dedup();
+        let sz = self.size(size);
+        let mut out = Vec::new();
+        for arm in arms {
+            let row_ids: Vec<String> = self
+                .toml
+                .verdict
+                .iter()
+                .filter(|r| r.arm == arm)
+                .map(|r| r.id.clone())
+                .collect();
+            for &seed in &sz.seeds {
+                let mut sets = self.toml.set.clone();
+                if let Some(a) = self.toml.arms.get(arm) {
+                    sets.extend(a.set.iter().cloned());
+                }
+                sets.extend(sz.set.iter().cloned());
+                sets.push(format!("seed={seed}"));
+                sets.extend(extra.iter().cloned());
+                let mut doc = base.clone();
+                let config = apply_overrides(&mut doc, &sets)
+                    .and_then(|_| {
+                        let text = toml::to_string(&doc)
+                            .map_err(|e| learnscope_train::TrainError::Config(e.to_string()))?;
+                        RunConfig::parse(&text, &[])
+                    })
+                    .map_err(|e| invalid(format!("arm `{arm}`, seed {seed}: {e}")))?;
+                out.push(PlannedRun {
+                    id: format!("{arm}-seed{seed}"),
+                    arm: arm.to_string(),
+                    seed,
+                    row_ids: row_ids.clone(),
+                    config,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotone_increase_is_the_worst_relative_step_up() {
+        assert_eq!(monotone_increase(&[4.0, 3.0, 3.0, 1.0]), 0.0);
+        assert_eq!(monotone_increase(&[4.0, 3.0, 3.5, 1.0, 2.0]), 0.25);
+        assert!(monotone_increase(&[1.0, f64::NAN]).is_nan());
+        assert!(monotone_increase(&[]).is_nan());
+    }
+
+    const INLINE: &str = r#"
+name = "inline"
+set = ["steps=5"]
+[run]
+name = "tiny"
+steps = 10
+[run.data]
+kind = "hierarchy"
+branching = 2
+depth = 2
+[run.model]
+kind = "deep_linear"
+hidden = [4]
+init = { kind = "gaussian", std = 0.01 }
+[run.loss]
+kind = "mse"
+[run.optimizer]
+kind = "sgd"
+[run.lr]
+base = 0.1
+[arms.slow]
+set = ["lr.base=0.01"]
+[sizes.smoke]
+seeds = [3]
+[sizes.quick]
+seeds = [3, 4]
+[sizes.full]
+seeds = [3, 4, 5]
+[[verdict]]
+id = "a"
+kind = "replication"
+claim = "c"
+source = "s"
+arm = "slow"
+metric = { probe = "loss", key = "batch_loss", reduce = "at", step = 2 }
+rule = "within"
+target = [0.0, 1.0]
+applies = "each_seed"
+reason = "r"
+[[verdict]]
+id = "b"
+kind = "report"
+claim = "c"
+source = "s"
+metric = { computed = "gradcheck" }
+reason = "r"
+"#;
+
+    fn parse(text: &str) -> Result<Preset, PresetError> {
+        Preset::parse("test", text, |_| Ok(String::new()))
+    }
+
+    #[test]
+    fn inline_runs_arms_and_applies() {
+        let p = parse(INLINE).unwrap();
+        let plan = p.plan(Size::Quick, &[]).unwrap();
+        let ids: Vec<&str> = plan.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["main-seed3", "main-seed4", "slow-seed3", "slow-seed4"]
+        );
+        assert_eq!(plan[2].config.lr.base, 0.01);
+        assert_eq!((plan[0].config.steps, plan[0].config.seed), (5, 3));
+        assert_eq!(plan[2].row_ids, ["a"]);
+        assert_eq!(p.toml.verdict[0].spec().applies, Applies::EachSeed);
+        assert_eq!(p.toml.verdict[0].spec().metric, "loss/batch_loss at step 2");
+    }
+
+    #[test]
+    fn bad_presets_name_the_problem() {
+        let cases = [
+            (
+                INLINE.replace("arm = \"slow\"", "arm = \"fast\""),
+                "unknown arm `fast`",
+            ),
+            (
+                INLINE.replace("target = [0.0, 1.0]", "target = 1.0"),
+                "needs a range",
+            ),
+            (
+                INLINE.replace("[sizes.full]\nseeds = [3, 4, 5]", ""),
+                "missing [sizes.full]",
+            ),
+            (INLINE.replace("id = \"b\"", "id = \"a\""), "appears twice"),
+            (INLINE.replace(", step = 2", ""), "needs `step`"),
+            (
+                INLINE.replace(
+                    "reason = \"r\"\n[[verdict]]",
+                    "reason = \"r\"\ntypo = 1\n[[verdict]]",
+                ),
+                "typo",
+            ),
+            (
+                INLINE.replace("[run]", "config = \"x.toml\"\n[run]"),
+                "exactly one",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(want), "{e} (wanted {want})");
+        }
+    }
+
+    #[test]
+    fn the_demo_preset_plans_its_runs() {
+        let p = Preset::embedded("demo").unwrap();
+        let smoke = p.plan(Size::Smoke, &[]).unwrap();
+        assert_eq!(smoke.len(), p.size(Size::Smoke).seeds.len());
+        assert!(smoke.iter().all(|r| r.id.starts_with("main-seed")));
+        let quick = p.plan(Size::Quick, &["lr.base=0.02".into()]).unwrap();
+        assert!(quick.len() >= 3);
+        assert!(quick.iter().all(|r| r.config.lr.base == 0.02));
+        assert_eq!(quick[1].config.seed, p.size(Size::Quick).seeds[1]);
+        assert!(Preset::embedded("nope").is_err());
+    }
+}
