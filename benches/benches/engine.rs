@@ -7,7 +7,7 @@ use learnscope_nn::{Backend, CpuBackend, DType, Tensor, Transpose};
 
 fn steps(c: &mut Criterion) {
     let mut g = c.benchmark_group("step");
-    for name in ["mlp", "hierarchy", "deep_linear_256"] {
+    for name in ["mlp", "hierarchy", "deep_linear_256", "small_cnn", "vgg8"] {
         for threads in [1, 2] {
             let mut w = by_name(name, threads).expect("known workload");
             g.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, _| {

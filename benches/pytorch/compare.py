@@ -8,7 +8,8 @@ median of the per-round ratios (learnscope / PyTorch), which is robust to the ma
 Hygiene: torch.set_num_threads(THREADS) and the engine on THREADS threads; eager mode; same
 dtype, shapes, loss and reduction (mse = 0.5 * mean over examples of the sum over outputs).
 
-Usage: benches/pytorch/compare.sh (builds the release binary, finds or makes the torch venv).
+Usage: benches/pytorch/compare.sh [WORKLOAD...] (builds the release binary, finds or makes the
+torch venv); THREADS, ROUNDS and SECONDS_PER_SIDE in the environment.
 """
 import json
 import os
@@ -66,7 +67,33 @@ def deep_linear_256():
     return model, x, y, mse_half_mean
 
 
-WORKLOADS = {"mlp": mlp, "hierarchy": hierarchy, "deep_linear_256": deep_linear_256}
+def small_cnn():
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+    x = torch.randn(128, 1, 28, 28)
+    y = torch.randint(0, 10, (128,))
+    return model, x, y, F.cross_entropy
+
+
+def vgg8():
+    chans = [3, 32, 64, 128, 256, 512]
+    layers = []
+    for i in range(5):
+        layers += [nn.Conv2d(chans[i], chans[i + 1], 3, stride=2, padding=1, bias=False),
+                   nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 10))  # train mode: batch stats
+    x = torch.randn(128, 3, 32, 32)
+    y = torch.randint(0, 10, (128,))
+    return model, x, y, F.cross_entropy
+
+
+WORKLOADS = {"mlp": mlp, "hierarchy": hierarchy, "deep_linear_256": deep_linear_256,
+             "small_cnn": small_cnn, "vgg8": vgg8}
+# Workloads made of Linear layers only, for which Σ t(gemm alone) / t(step) is meaningful.
+GEMM_ONLY = {"mlp", "deep_linear_256"}
 
 
 def torch_rate(name):
@@ -105,7 +132,7 @@ def main():
     for name in names:
         ratios, rs, ts, effs, info = [], [], [], [], {}
         for r in range(ROUNDS):
-            info = rust_rate(name, efficiency=(name != "hierarchy"))
+            info = rust_rate(name, efficiency=(name in GEMM_ONLY))
             t = torch_rate(name)
             rs.append(info["steps_per_sec"])
             ts.append(t)

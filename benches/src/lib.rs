@@ -2,12 +2,13 @@
 //! PyTorch comparison (`benches/pytorch/compare.py`) runs in interleaved rounds.
 //!
 //! A step is what a training loop does per batch: forward, loss and dL/dlogits, backward, SGD.
-//! Each workload has an exact PyTorch twin in `benches/pytorch/reference.py` (same shapes,
+//! Each workload has an exact PyTorch twin in `benches/pytorch/compare.py` (same shapes,
 //! dtype, loss and reduction).
 
 use learnscope_data::HierarchySpec;
 use learnscope_models::{
-    DeepLinearConfig, DeepLinearInit, MlpConfig, Model, Network, Parameterization, TapRequest,
+    CnnConfig, DeepLinearConfig, DeepLinearInit, MlpConfig, Model, Network, Parameterization,
+    TapRequest, VggConfig,
 };
 use learnscope_nn::loss::{Loss, LossKind, Targets};
 use learnscope_nn::optim::{Optimizer, OptimizerConfig};
@@ -65,7 +66,8 @@ impl Workload {
     }
 
     /// The matrix products of one step, as (m, n, k, lhs transposed, rhs transposed) on
-    /// `[rows, cols]` row-major operands (MLP and deep-linear workloads: every layer is Linear).
+    /// `[rows, cols]` row-major operands (MLP and deep-linear workloads: every layer is Linear;
+    /// meaningless for the convolutional workloads).
     pub fn gemm_shapes(&self) -> Vec<(usize, usize, usize, Transpose, Transpose)> {
         let batch = self.x.shape()[0];
         let mut dims = Vec::new();
@@ -173,6 +175,56 @@ pub fn deep_linear_256(threads: usize) -> Workload {
     )
 }
 
+/// Class labels in 0..10 for a batch of `n`.
+fn labels(key: RandomKey, n: u64) -> Vec<u32> {
+    (0..n).map(|i| (key.u64_at(i) % 10) as u32).collect()
+}
+
+/// (d) The small CNN (`CnnConfig::small`: conv 3×3 1→32, ReLU, max-pool 2, conv 3×3 32→64,
+/// ReLU, max-pool 2, dense 3136→128 ReLU, →10) on 1×28×28 images, f32, batch 128,
+/// cross-entropy, SGD lr 0.01.
+pub fn small_cnn(threads: usize) -> Workload {
+    let be = CpuBackend::new(threads);
+    let key = RandomKey::root(4);
+    let model = CnnConfig::small()
+        .build(&be, DType::F32, &[1, 28, 28], 10, key)
+        .expect("valid config");
+    let x = dense(&be, DType::F32, &[128, 1, 28, 28], key.derive("x"));
+    let y = WorkloadTargets::Classes(labels(key.derive("y"), 128));
+    workload(
+        "small_cnn",
+        be,
+        model,
+        x,
+        y,
+        LossKind::CrossEntropy,
+        0.01,
+        DType::F32,
+    )
+}
+
+/// (e) VGG-8 of P4 (five Conv3×3 stride 2 → BN → ReLU blocks, 3→32→…→512, Linear 512→10) on
+/// 3×32×32 images, f32, batch 128, cross-entropy, SGD lr 0.01, training mode (batch statistics).
+pub fn vgg8(threads: usize) -> Workload {
+    let be = CpuBackend::new(threads);
+    let key = RandomKey::root(5);
+    let model = VggConfig::v8()
+        .build(&be, DType::F32, &[3, 32, 32], 10, key)
+        .expect("valid config");
+    let x = dense(&be, DType::F32, &[128, 3, 32, 32], key.derive("x"));
+    let y = WorkloadTargets::Classes(labels(key.derive("y"), 128));
+    workload(
+        "vgg8",
+        be,
+        model,
+        x,
+        y,
+        LossKind::CrossEntropy,
+        0.01,
+        DType::F32,
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 fn workload(
     name: &'static str,
@@ -205,6 +257,8 @@ pub fn by_name(name: &str, threads: usize) -> Option<Workload> {
         "mlp" => Some(mlp(threads)),
         "hierarchy" => Some(hierarchy(threads)),
         "deep_linear_256" => Some(deep_linear_256(threads)),
+        "small_cnn" => Some(small_cnn(threads)),
+        "vgg8" => Some(vgg8(threads)),
         _ => None,
     }
 }

@@ -51,6 +51,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: step-rate mlp|hierarchy|deep_linear_256 [--threads N] [--seconds S] [--gemm-efficiency]");
+    eprintln!("usage: step-rate mlp|hierarchy|deep_linear_256|small_cnn|vgg8 [--threads N] [--seconds S] [--gemm-efficiency]");
     std::process::exit(2)
 }

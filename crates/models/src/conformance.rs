@@ -10,7 +10,8 @@
 //! 7. (f64 models) the gradients of L = Σ r ⊙ logits (r random, so dL/dlogits = r) with respect to
 //!    every parameter and to the input match central differences within the tolerance of
 //!    [`learnscope_nn::gradcheck`]. Inputs are redrawn until no pre-activation is closer to 0
-//!    than 1e-4 (≫ the 1e-6·|x| a perturbation moves it), so no ReLU kink lies inside a stencil.
+//!    than 1e-4 (≫ the 1e-6·|x| a perturbation moves it), so no ReLU kink lies inside a stencil
+//!    (`.pre` taps equal to their `.out` twin belong to identity activations and are skipped).
 
 use learnscope_core::{DType, RandomKey};
 use learnscope_nn::gradcheck::GradCheck;
@@ -52,10 +53,17 @@ pub fn check_model<B: Backend>(
         let fwd = model
             .forward(&x, &ctx(Mode::Eval), &TapRequest::All)
             .map_err(|e| format!("forward: {e}"))?;
+        // A `.pre` tap equal to its `.out` twin belongs to an identity activation: no kink.
         let min_pre = fwd
             .taps
             .iter()
-            .filter(|(n, _)| n.ends_with(".pre"))
+            .filter(|(n, t)| {
+                n.strip_suffix(".pre").is_some_and(|stem| {
+                    fwd.taps
+                        .get(&format!("{stem}.out"))
+                        .is_none_or(|o| bits(&o.to_host_f64(&be)) != bits(&t.to_host_f64(&be)))
+                })
+            })
             .flat_map(|(_, t)| t.to_host_f64(&be))
             .fold(f64::INFINITY, |m, z| m.min(z.abs()));
         if min_pre > 1e-4 {

@@ -5,15 +5,23 @@
 //! (`init/<param name>` under the run's root key), so the same seed gives the same network on
 //! every backend.
 
+pub mod cnn;
 pub mod conformance;
+mod conv_parts;
 pub mod deep_linear;
 pub mod init;
 pub mod mlp;
 mod model;
 mod network;
+pub mod resnet;
+pub mod vgg;
 
+pub use cnn::{CnnConfig, ConvBlockConfig, PoolConfig, PoolKind, Readout};
 pub use conformance::check_model;
+pub use conv_parts::ConvInit;
 pub use deep_linear::{DeepLinearConfig, DeepLinearInit};
 pub use mlp::{MlpConfig, Parameterization};
 pub use model::{Forward, Model, ModelSpec, TapRequest, Taps};
 pub use network::Network;
+pub use resnet::ResNetConfig;
+pub use vgg::{VggConfig, VggVariant};

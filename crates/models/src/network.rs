@@ -30,7 +30,18 @@ impl<B: Backend> Network<B> {
         path: &str,
         layers: Vec<Box<dyn Layer<B>>>,
     ) -> Result<Self, NnError> {
-        let mut root = Sequential::new(layers)?;
+        Self::from_root(be, spec, path, Sequential::new(layers)?)
+    }
+
+    /// Wraps a chain built by the caller (e.g. [`Sequential::named`], whose children are
+    /// `blocks`, `flatten`, `head`, …), named under `path` (`""` gives top-level names such as
+    /// `blocks.0.conv.weight`); same checks as [`Network::new`].
+    pub fn from_root(
+        be: &B,
+        spec: ModelSpec,
+        path: &str,
+        mut root: Sequential<B>,
+    ) -> Result<Self, NnError> {
         root.set_path(path);
         let out = root.output_shape(&spec.input_shape)?;
         if out != [spec.outputs] {

@@ -12,6 +12,7 @@ use learnscope_core::{DType, RandomKey};
 
 use crate::loss::{LossKind, Reduction, Targets};
 use crate::optim::{AdamHyper, SgdHyper};
+use crate::spatial::Window2d;
 use crate::{Activation, Tensor};
 
 /// Whether a matrix operand of [`Backend::gemm`] is used as stored or transposed.
@@ -100,6 +101,106 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         y: &Tensor<Self>,
         dy: &Tensor<Self>,
         dz: &mut Tensor<Self>,
+    );
+
+    // ---- convolution (NCHW; geometry in `crate::spatial`) ----
+    /// im2col of the examples `first .. first + n` of `x` `[N, C, H, W]` into `cols`
+    /// `[C·k_h·k_w, n·OH·OW]` (n is read from the shape of `cols`); padding reads as 0.
+    fn im2col(&self, x: &Tensor<Self>, win: &Window2d, first: usize, cols: &mut Tensor<Self>);
+    /// col2im, the adjoint of [`Backend::im2col`]: the examples `first .. first + n` of `dx`
+    /// `[N, C, H, W]` are overwritten with the scatter-add of `cols` (other examples untouched).
+    fn col2im(&self, cols: &Tensor<Self>, win: &Window2d, first: usize, dx: &mut Tensor<Self>);
+    /// `z[e] ← W · im2col(x[e]) + bias` for `x` `[N, C, H, W]`, `weight` `[O, C, k_h, k_w]`,
+    /// `z` `[N, O, OH, OW]`; then `y ← act(z)` when `y` is given (fused, while `z` is in cache).
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_forward(
+        &self,
+        x: &Tensor<Self>,
+        weight: &Tensor<Self>,
+        bias: Option<&Tensor<Self>>,
+        win: &Window2d,
+        z: &mut Tensor<Self>,
+        act: Activation,
+        y: Option<&mut Tensor<Self>>,
+    );
+    /// dL/dx of a convolution: `dx[e] ← col2im(Wᵀ · dy[e])`.
+    fn conv2d_backward_input(
+        &self,
+        dy: &Tensor<Self>,
+        weight: &Tensor<Self>,
+        win: &Window2d,
+        dx: &mut Tensor<Self>,
+    );
+    /// dL/dW and dL/db of a convolution: `dw ← Σ_e dy[e] · im2col(x[e])ᵀ`,
+    /// `db[o] ← Σ_{e,p} dy[e, o, p]`, summed over the batch in a fixed order (the result does
+    /// not depend on the thread count).
+    fn conv2d_backward_weight(
+        &self,
+        x: &Tensor<Self>,
+        dy: &Tensor<Self>,
+        win: &Window2d,
+        dw: &mut Tensor<Self>,
+        db: Option<&mut Tensor<Self>>,
+    );
+
+    // ---- pooling (NCHW) ----
+    /// Max pooling with −∞ padding: `y` `[N, C, OH, OW]`, and in `argmax` (same shape) the
+    /// position `h·W + w` inside the input plane of each maximum, stored as a float (exact below
+    /// 2²⁴ positions per plane). Ties go to the first maximum in row-major window order; NaN wins.
+    fn max_pool2d_forward(
+        &self,
+        x: &Tensor<Self>,
+        win: &Window2d,
+        y: &mut Tensor<Self>,
+        argmax: &mut Tensor<Self>,
+    );
+    /// `dx ← 0`, then `dx[n, c, argmax] += dy[n, c, ·]` (windows may overlap).
+    fn max_pool2d_backward(&self, dy: &Tensor<Self>, argmax: &Tensor<Self>, dx: &mut Tensor<Self>);
+    /// Average pooling with zero padding counted in the divisor k_h·k_w (PyTorch's
+    /// `count_include_pad = True`).
+    fn avg_pool2d_forward(&self, x: &Tensor<Self>, win: &Window2d, y: &mut Tensor<Self>);
+    /// The adjoint of [`Backend::avg_pool2d_forward`]: `dx` `[N, C, H, W]` is overwritten.
+    fn avg_pool2d_backward(&self, dy: &Tensor<Self>, win: &Window2d, dx: &mut Tensor<Self>);
+    /// `y[n, c] ← mean_{h,w} x[n, c, h, w]` (`y` has `N·C` elements).
+    fn global_avg_pool_forward(&self, x: &Tensor<Self>, y: &mut Tensor<Self>);
+    /// `dx[n, c, h, w] ← dy[n, c] / (H·W)`.
+    fn global_avg_pool_backward(&self, dy: &Tensor<Self>, dx: &mut Tensor<Self>);
+
+    // ---- batch normalisation (x read as [N, C, S], S = H·W or 1; C = mean.len()) ----
+    /// Per-channel batch mean and biased variance over the N·S values of each channel,
+    /// accumulated in f64 in a fixed order.
+    fn batch_norm_stats(&self, x: &Tensor<Self>, mean: &mut Tensor<Self>, var: &mut Tensor<Self>);
+    /// `z ← γ (x − μ) / √(σ² + ε) + β` per channel, then `y ← act(z)` when `y` is given.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_forward(
+        &self,
+        x: &Tensor<Self>,
+        mean: &Tensor<Self>,
+        var: &Tensor<Self>,
+        eps: f64,
+        gamma: &Tensor<Self>,
+        beta: &Tensor<Self>,
+        z: &mut Tensor<Self>,
+        act: Activation,
+        y: Option<&mut Tensor<Self>>,
+    );
+    /// Gradients of [`Backend::batch_norm_forward`] from `dz` = dL/dz: `dβ = Σ dz`,
+    /// `dγ = Σ dz·x̂` with x̂ = (x − μ)/√(σ² + ε), and, when `dx` is given,
+    /// `dx = γ/√(σ²+ε) · (dz − dβ/M − x̂·dγ/M)` (M = N·S) if μ, σ² were the batch's own
+    /// statistics (`batch_stats`), else `dx = γ/√(σ²+ε) · dz` (fixed running statistics).
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_backward(
+        &self,
+        x: &Tensor<Self>,
+        dz: &Tensor<Self>,
+        mean: &Tensor<Self>,
+        var: &Tensor<Self>,
+        eps: f64,
+        gamma: &Tensor<Self>,
+        batch_stats: bool,
+        dx: Option<&mut Tensor<Self>>,
+        dgamma: &mut Tensor<Self>,
+        dbeta: &mut Tensor<Self>,
     );
 
     // ---- losses ----

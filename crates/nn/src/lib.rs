@@ -19,6 +19,7 @@ pub mod layer;
 pub mod loss;
 pub mod optim;
 pub mod param;
+pub mod spatial;
 pub mod tensor;
 
 pub use activation::Activation;
@@ -29,4 +30,5 @@ pub use error::NnError;
 pub use layer::{ForwardCtx, Layer, Mode};
 pub use learnscope_core::{DType, RandomKey};
 pub use param::{Buffer, Param, ParamTree};
+pub use spatial::Window2d;
 pub use tensor::Tensor;

@@ -1,4 +1,5 @@
 //! Integration tests of the model zoo, one module per topic.
 
 mod conformance;
+mod conv_models;
 mod saxe;

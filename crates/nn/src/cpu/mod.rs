@@ -6,10 +6,14 @@
 //! Every other kernel is single-threaded and deterministic by construction; reductions accumulate
 //! in f64 over fixed chunks in index order, so their results do not depend on the thread count.
 
+mod conv_kernels;
 pub mod gemm;
 mod kernels;
 mod loss_kernels;
+mod norm_kernels;
 mod optim_kernels;
+mod pool_kernels;
+mod scratch;
 
 use std::sync::Arc;
 
@@ -20,7 +24,12 @@ use learnscope_core::{DType, RandomKey};
 use crate::backend::{Backend, Transpose};
 use crate::loss::{LossKind, Reduction, Targets};
 use crate::optim::{AdamHyper, SgdHyper};
+use crate::spatial::Window2d;
 use crate::{Activation, Element, Tensor};
+
+use conv_kernels::ConvShape;
+use norm_kernels::Ncs;
+use pool_kernels::PoolShape;
 
 /// Host memory of one tensor.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +204,21 @@ impl CpuBackend {
         }
     }
 
+    /// Applies `f(out chunk, offset)` over `out` split into [`CpuBackend::elementwise_chunk`]
+    /// pieces (on the pool when there is more than one); `offset` is the chunk's first index.
+    fn split_mut<T: Send>(&self, out: &mut [T], f: impl Fn(&mut [T], usize) + Sync) {
+        let chunk = self.elementwise_chunk(out.len());
+        if chunk >= out.len() {
+            f(out, 0);
+        } else {
+            self.pool.install(|| {
+                out.par_chunks_mut(chunk)
+                    .enumerate()
+                    .for_each(|(k, o)| f(o, k * chunk))
+            });
+        }
+    }
+
     /// Runs `f` inside this backend's thread pool (so nested rayon work uses its threads).
     pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.pool.install(f)
@@ -232,6 +256,87 @@ fn same_len(what: &str, a: &Tensor<CpuBackend>, b: &Tensor<CpuBackend>) {
         a.shape,
         b.shape
     );
+}
+
+/// `[N, C, H, W]` of a 4-D tensor.
+fn nchw(what: &str, t: &Tensor<CpuBackend>) -> [usize; 4] {
+    match *t.shape() {
+        [n, c, h, w] => [n, c, h, w],
+        ref s => panic!("{what}: expected an NCHW tensor, found shape {s:?}"),
+    }
+}
+
+/// The sizes of a convolution of `x` by a `[O, C, k_h, k_w]` weight (`o = 0` without one).
+fn conv_shape(
+    x: &Tensor<CpuBackend>,
+    weight: Option<&Tensor<CpuBackend>>,
+    win: &Window2d,
+) -> ConvShape {
+    let [n, c, h, w] = nchw("convolution input", x);
+    let o = match weight {
+        Some(wt) => {
+            let [o, wc, kh, kw] = nchw("convolution weight", wt);
+            assert!(
+                wc == c && [kh, kw] == win.kernel,
+                "convolution weight {:?} for input {:?} and kernel {:?}",
+                wt.shape(),
+                x.shape(),
+                win.kernel
+            );
+            o
+        }
+        None => 0,
+    };
+    let (oh, ow) = win
+        .output_hw(h, w)
+        .unwrap_or_else(|| panic!("window {win:?} does not fit input {:?}", x.shape()));
+    ConvShape {
+        n,
+        c,
+        h,
+        w,
+        o,
+        oh,
+        ow,
+        win: *win,
+    }
+}
+
+/// The sizes of a pooling of `x` `[N, C, H, W]` into `y`.
+fn pool_shape(x_shape: &[usize], y_shape: &[usize], win: &Window2d) -> PoolShape {
+    let (&[n, c, h, w], &[yn, yc, yh, yw]) = (x_shape, y_shape) else {
+        panic!("pooling: expected NCHW tensors, found {x_shape:?} -> {y_shape:?}")
+    };
+    let (oh, ow) = win
+        .output_hw(h, w)
+        .unwrap_or_else(|| panic!("window {win:?} does not fit input {x_shape:?}"));
+    assert_eq!(
+        [yn, yc, yh, yw],
+        [n, c, oh, ow],
+        "pooling output for input {x_shape:?}"
+    );
+    PoolShape {
+        h,
+        w,
+        oh,
+        ow,
+        win: *win,
+    }
+}
+
+/// The [N, C, S] reading of a batch-norm input with `c` channels.
+fn ncs(x: &Tensor<CpuBackend>, c: usize) -> Ncs {
+    let n = x.shape().first().copied().unwrap_or(1);
+    assert!(
+        x.shape().get(1) == Some(&c),
+        "batch norm over {c} channels on a tensor of shape {:?}",
+        x.shape()
+    );
+    Ncs {
+        n,
+        c,
+        s: x.len() / (n * c).max(1),
+    }
 }
 
 impl Backend for CpuBackend {
@@ -283,7 +388,10 @@ impl Backend for CpuBackend {
 
     fn copy(&self, src: &Tensor<Self>, dst: &mut Tensor<Self>) {
         same_len("copy", src, dst);
-        with_dtype!(src.dtype(), T => host_mut::<T>(dst).copy_from_slice(host::<T>(src)))
+        with_dtype!(src.dtype(), T => {
+            let src = host::<T>(src);
+            self.split_mut(host_mut::<T>(dst), |d, at| d.copy_from_slice(&src[at..at + d.len()]));
+        })
     }
 
     fn fill(&self, dst: &mut Tensor<Self>, value: f64) {
@@ -307,9 +415,11 @@ impl Backend for CpuBackend {
         same_len("add", a, out);
         with_dtype!(a.dtype(), T => {
             let (a, b) = (host::<T>(a), host::<T>(b));
-            for ((o, &x), &y) in host_mut::<T>(out).iter_mut().zip(a).zip(b) {
-                *o = x + y;
-            }
+            self.split_mut(host_mut::<T>(out), |o, at| {
+                for ((o, &x), &y) in o.iter_mut().zip(&a[at..]).zip(&b[at..]) {
+                    *o = x + y;
+                }
+            });
         })
     }
 
@@ -318,9 +428,11 @@ impl Backend for CpuBackend {
         same_len("mul", a, out);
         with_dtype!(a.dtype(), T => {
             let (a, b) = (host::<T>(a), host::<T>(b));
-            for ((o, &x), &y) in host_mut::<T>(out).iter_mut().zip(a).zip(b) {
-                *o = x * y;
-            }
+            self.split_mut(host_mut::<T>(out), |o, at| {
+                for ((o, &x), &y) in o.iter_mut().zip(&a[at..]).zip(&b[at..]) {
+                    *o = x * y;
+                }
+            });
         })
     }
 
@@ -398,7 +510,10 @@ impl Backend for CpuBackend {
 
     fn act_forward(&self, act: Activation, x: &Tensor<Self>, y: &mut Tensor<Self>) {
         same_len("act_forward", x, y);
-        with_dtype!(x.dtype(), T => kernels::act_forward(act, host::<T>(x), host_mut::<T>(y)))
+        with_dtype!(x.dtype(), T => {
+            let x = host::<T>(x);
+            self.split_mut(host_mut::<T>(y), |y, at| kernels::act_forward(act, &x[at..at + y.len()], y));
+        })
     }
 
     fn act_backward(
@@ -412,7 +527,278 @@ impl Backend for CpuBackend {
         same_len("act_backward z/dy", z, dy);
         same_len("act_backward z/dz", z, dz);
         same_len("act_backward z/y", z, y);
-        with_dtype!(z.dtype(), T => kernels::act_backward(act, host::<T>(z), host::<T>(y), host::<T>(dy), host_mut::<T>(dz)))
+        with_dtype!(z.dtype(), T => {
+            let (z, y, dy) = (host::<T>(z), host::<T>(y), host::<T>(dy));
+            self.split_mut(host_mut::<T>(dz), |dz, at| {
+                let r = at..at + dz.len();
+                kernels::act_backward(act, &z[r.clone()], &y[r.clone()], &dy[r], dz)
+            });
+        })
+    }
+
+    fn im2col(&self, x: &Tensor<Self>, win: &Window2d, first: usize, cols: &mut Tensor<Self>) {
+        let s = conv_shape(x, None, win);
+        let (rows, width) = cols.as_matrix_dims();
+        let count = width / s.p().max(1);
+        assert!(
+            rows == s.ckk() && count * s.p() == width && first + count <= s.n,
+            "im2col: cols {:?} for examples {first}..{} of {:?}",
+            cols.shape,
+            first + count,
+            x.shape
+        );
+        with_dtype!(x.dtype(), T => {
+            let xs = &host::<T>(x)[first * s.in_len()..(first + count) * s.in_len()];
+            conv_kernels::im2col_batch(xs, &s, count, host_mut::<T>(cols), gemm::Parallelism::Sequential);
+        })
+    }
+
+    fn col2im(&self, cols: &Tensor<Self>, win: &Window2d, first: usize, dx: &mut Tensor<Self>) {
+        let s = conv_shape(dx, None, win);
+        let (rows, width) = cols.as_matrix_dims();
+        let count = width / s.p().max(1);
+        assert!(
+            rows == s.ckk() && count * s.p() == width && first + count <= s.n,
+            "col2im: cols {:?} for examples {first}..{} of {:?}",
+            cols.shape,
+            first + count,
+            dx.shape
+        );
+        with_dtype!(cols.dtype(), T => {
+            let d = &mut host_mut::<T>(dx)[first * s.in_len()..(first + count) * s.in_len()];
+            conv_kernels::col2im_batch(host::<T>(cols), &s, count, d, gemm::Parallelism::Sequential);
+        })
+    }
+
+    fn conv2d_forward(
+        &self,
+        x: &Tensor<Self>,
+        weight: &Tensor<Self>,
+        bias: Option<&Tensor<Self>>,
+        win: &Window2d,
+        z: &mut Tensor<Self>,
+        act: Activation,
+        y: Option<&mut Tensor<Self>>,
+    ) {
+        let s = conv_shape(x, Some(weight), win);
+        assert_eq!(
+            z.shape(),
+            [s.n, s.o, s.oh, s.ow],
+            "convolution output for input {:?}",
+            x.shape
+        );
+        if let Some(b) = bias {
+            assert_eq!(b.len(), s.o, "convolution bias {:?}", b.shape);
+        }
+        if let Some(y) = y.as_deref() {
+            same_len("convolution activation output", z, y);
+        }
+        with_dtype!(x.dtype(), T => conv_kernels::conv_forward(
+            self,
+            host::<T>(x),
+            host::<T>(weight),
+            bias.map(host::<T>),
+            &s,
+            host_mut::<T>(z),
+            act,
+            y.map(host_mut::<T>),
+        ))
+    }
+
+    fn conv2d_backward_input(
+        &self,
+        dy: &Tensor<Self>,
+        weight: &Tensor<Self>,
+        win: &Window2d,
+        dx: &mut Tensor<Self>,
+    ) {
+        let s = conv_shape(dx, Some(weight), win);
+        assert_eq!(
+            dy.shape(),
+            [s.n, s.o, s.oh, s.ow],
+            "convolution output gradient for input {:?}",
+            dx.shape
+        );
+        with_dtype!(dy.dtype(), T => conv_kernels::conv_backward_input(
+            self,
+            host::<T>(dy),
+            host::<T>(weight),
+            &s,
+            host_mut::<T>(dx),
+        ))
+    }
+
+    fn conv2d_backward_weight(
+        &self,
+        x: &Tensor<Self>,
+        dy: &Tensor<Self>,
+        win: &Window2d,
+        dw: &mut Tensor<Self>,
+        db: Option<&mut Tensor<Self>>,
+    ) {
+        let s = conv_shape(x, Some(dw), win);
+        assert_eq!(
+            dy.shape(),
+            [s.n, s.o, s.oh, s.ow],
+            "convolution output gradient for input {:?}",
+            x.shape
+        );
+        if let Some(b) = db.as_deref() {
+            assert_eq!(b.len(), s.o, "convolution bias gradient {:?}", b.shape);
+        }
+        with_dtype!(x.dtype(), T => conv_kernels::conv_backward_weight(
+            self,
+            host::<T>(x),
+            host::<T>(dy),
+            &s,
+            host_mut::<T>(dw),
+            db.map(host_mut::<T>),
+        ))
+    }
+
+    fn max_pool2d_forward(
+        &self,
+        x: &Tensor<Self>,
+        win: &Window2d,
+        y: &mut Tensor<Self>,
+        argmax: &mut Tensor<Self>,
+    ) {
+        let s = pool_shape(x.shape(), y.shape(), win);
+        assert_eq!(argmax.shape(), y.shape(), "max-pool argmax");
+        assert!(
+            s.in_plane() < 1 << 24,
+            "max-pool plane of {} positions (argmax is stored as a float)",
+            s.in_plane()
+        );
+        with_dtype!(x.dtype(), T => pool_kernels::max_forward(
+            self,
+            host::<T>(x),
+            s,
+            host_mut::<T>(y),
+            host_mut::<T>(argmax),
+        ))
+    }
+
+    fn max_pool2d_backward(&self, dy: &Tensor<Self>, argmax: &Tensor<Self>, dx: &mut Tensor<Self>) {
+        let [n, c, h, w] = nchw("max-pool input gradient", dx);
+        let [yn, yc, oh, ow] = nchw("max-pool output gradient", dy);
+        assert!(
+            [yn, yc] == [n, c] && argmax.shape() == dy.shape(),
+            "max-pool backward shapes"
+        );
+        with_dtype!(dy.dtype(), T => pool_kernels::max_backward(
+            self,
+            host::<T>(dy),
+            host::<T>(argmax),
+            h * w,
+            oh * ow,
+            host_mut::<T>(dx),
+        ))
+    }
+
+    fn avg_pool2d_forward(&self, x: &Tensor<Self>, win: &Window2d, y: &mut Tensor<Self>) {
+        let s = pool_shape(x.shape(), y.shape(), win);
+        with_dtype!(x.dtype(), T => pool_kernels::avg_forward(self, host::<T>(x), s, host_mut::<T>(y)))
+    }
+
+    fn avg_pool2d_backward(&self, dy: &Tensor<Self>, win: &Window2d, dx: &mut Tensor<Self>) {
+        let s = pool_shape(dx.shape(), dy.shape(), win);
+        with_dtype!(dy.dtype(), T => pool_kernels::avg_backward(self, host::<T>(dy), s, host_mut::<T>(dx)))
+    }
+
+    fn global_avg_pool_forward(&self, x: &Tensor<Self>, y: &mut Tensor<Self>) {
+        let [n, c, h, w] = nchw("global average pool input", x);
+        assert_eq!(y.len(), n * c, "global average pool output {:?}", y.shape);
+        with_dtype!(x.dtype(), T => pool_kernels::global_avg_forward(self, host::<T>(x), h * w, host_mut::<T>(y)))
+    }
+
+    fn global_avg_pool_backward(&self, dy: &Tensor<Self>, dx: &mut Tensor<Self>) {
+        let [n, c, h, w] = nchw("global average pool input gradient", dx);
+        assert_eq!(
+            dy.len(),
+            n * c,
+            "global average pool output gradient {:?}",
+            dy.shape
+        );
+        with_dtype!(dy.dtype(), T => pool_kernels::global_avg_backward(self, host::<T>(dy), h * w, host_mut::<T>(dx)))
+    }
+
+    fn batch_norm_stats(&self, x: &Tensor<Self>, mean: &mut Tensor<Self>, var: &mut Tensor<Self>) {
+        let d = ncs(x, mean.len());
+        same_len("batch norm mean/var", mean, var);
+        with_dtype!(x.dtype(), T => norm_kernels::stats(self, host::<T>(x), d, host_mut::<T>(mean), host_mut::<T>(var)))
+    }
+
+    fn batch_norm_forward(
+        &self,
+        x: &Tensor<Self>,
+        mean: &Tensor<Self>,
+        var: &Tensor<Self>,
+        eps: f64,
+        gamma: &Tensor<Self>,
+        beta: &Tensor<Self>,
+        z: &mut Tensor<Self>,
+        act: Activation,
+        y: Option<&mut Tensor<Self>>,
+    ) {
+        let d = ncs(x, mean.len());
+        for t in [var, gamma, beta] {
+            same_len("batch norm per-channel tensors", mean, t);
+        }
+        same_len("batch norm output", x, z);
+        if let Some(y) = y.as_deref() {
+            same_len("batch norm activation output", x, y);
+        }
+        with_dtype!(x.dtype(), T => norm_kernels::forward(
+            self,
+            host::<T>(x),
+            d,
+            host::<T>(mean),
+            host::<T>(var),
+            eps,
+            host::<T>(gamma),
+            host::<T>(beta),
+            host_mut::<T>(z),
+            act,
+            y.map(host_mut::<T>),
+        ))
+    }
+
+    fn batch_norm_backward(
+        &self,
+        x: &Tensor<Self>,
+        dz: &Tensor<Self>,
+        mean: &Tensor<Self>,
+        var: &Tensor<Self>,
+        eps: f64,
+        gamma: &Tensor<Self>,
+        batch_stats: bool,
+        dx: Option<&mut Tensor<Self>>,
+        dgamma: &mut Tensor<Self>,
+        dbeta: &mut Tensor<Self>,
+    ) {
+        let d = ncs(x, mean.len());
+        for t in [var, gamma, &*dgamma, &*dbeta] {
+            same_len("batch norm per-channel tensors", mean, t);
+        }
+        same_len("batch norm output gradient", x, dz);
+        if let Some(dx) = dx.as_deref() {
+            same_len("batch norm input gradient", x, dx);
+        }
+        with_dtype!(x.dtype(), T => norm_kernels::backward(
+            self,
+            host::<T>(x),
+            host::<T>(dz),
+            d,
+            host::<T>(mean),
+            host::<T>(var),
+            eps,
+            host::<T>(gamma),
+            batch_stats,
+            dx.map(host_mut::<T>),
+            host_mut::<T>(dgamma),
+            host_mut::<T>(dbeta),
+        ))
     }
 
     fn loss(

@@ -4,24 +4,37 @@
 //! - `forward(x)` computes the output into the layer's own workspace and caches what `backward`
 //!   needs (pre-activations). The caller keeps `x` alive and passes it again to `backward`, so
 //!   no layer copies its input.
-//! - `backward(x, dy)` writes the parameter gradients into each [`Param`]'s `grad` (overwriting)
+//! - `backward(x, dy)` writes the parameter gradients into each [`Param`](crate::Param)'s `grad` (overwriting)
 //!   and, when asked, the input gradient dL/dx into a workspace read by [`Layer::input_grad`].
 //! - Activations and gradients are readable after the pass by tree path ([`Layer::visit_taps`],
 //!   [`Layer::visit_grad_taps`]), so probes see every quantity without extra passes.
 //! - A `Mode::Probe` pass overwrites the cached activations, so the trainer runs it after the
 //!   training step's backward; it changes no parameter or buffer.
 //!
-//! Layout: batch first, row-major (`[batch, features]`; images NCHW as in PyTorch). Weights are
-//! stored in PyTorch order (`Linear`: `[out, in]`), so checkpoints load into PyTorch as they are.
+//! Layout: batch first, row-major (`[batch, features]`; images NCHW, `[batch, channels, height,
+//! width]`, as in PyTorch). Weights are stored in PyTorch order (`Linear`: `[out, in]`,
+//! `Conv2d`: `[out, in, k_h, k_w]`), so checkpoints load into PyTorch as they are.
 
+mod avg_pool2d;
+pub mod batch_norm;
+mod conv2d;
+mod dropout;
 mod flatten;
+mod global_avg_pool;
 mod linear;
+mod max_pool2d;
 mod pointwise;
 mod residual;
 mod sequential;
 
+pub use avg_pool2d::AvgPool2d;
+pub use batch_norm::BatchNorm;
+pub use conv2d::Conv2d;
+pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use global_avg_pool::GlobalAvgPool;
 pub use linear::Linear;
+pub use max_pool2d::MaxPool2d;
 pub use pointwise::Pointwise;
 pub use residual::Residual;
 pub use sequential::Sequential;

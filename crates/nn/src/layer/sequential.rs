@@ -1,5 +1,6 @@
-//! A chain of layers, f = f_n ∘ ⋯ ∘ f₁. Child i has path `<path>.<i>`; the chain's own output
-//! is also the tap `<path>.out` (so a nested chain has an `out` like any layer). Backward runs the
+//! A chain of layers, f = f_n ∘ ⋯ ∘ f₁. Child i has path `<path>.<i>`, or `<path>.<name>` for a
+//! chain built with [`Sequential::named`] (e.g. `blocks.0.conv`); the chain's own output is also
+//! the tap `<path>.out` (so a nested chain has an `out` like any layer). Backward runs the
 //! chain in reverse, feeding each child the input it saw in the forward pass (the previous
 //! child's output) and the next child's input gradient.
 
@@ -12,6 +13,7 @@ use crate::{Backend, NnError, Tensor};
 pub struct Sequential<B: Backend> {
     path: String,
     tap_out: String,
+    names: Vec<String>,
     children: Vec<Box<dyn Layer<B>>>,
 }
 
@@ -21,13 +23,40 @@ impl<B: Backend> Sequential<B> {
         if children.is_empty() {
             return Err(NnError::setting("sequential", "[]", "at least one layer"));
         }
+        let names = (0..children.len()).map(|i| i.to_string()).collect();
         let mut s = Sequential {
             path: String::new(),
             tap_out: String::new(),
+            names,
             children,
         };
         s.set_path("");
         Ok(s)
+    }
+
+    /// A chain of at least one layer whose children are named (path `<path>.<name>`). Names must
+    /// be unique, non-empty, contain no `.`, and not be `out` (the chain's own tap).
+    pub fn named<S: Into<String>>(children: Vec<(S, Box<dyn Layer<B>>)>) -> Result<Self, NnError> {
+        let (names, children): (Vec<String>, Vec<_>) =
+            children.into_iter().map(|(n, c)| (n.into(), c)).unzip();
+        for (i, n) in names.iter().enumerate() {
+            if n.is_empty() || n.contains('.') || n == "out" || names[..i].contains(n) {
+                return Err(NnError::setting(
+                    "sequential child name",
+                    format!("{n:?}"),
+                    "unique, non-empty, without '.', not \"out\"",
+                ));
+            }
+        }
+        let mut s = Self::new(children)?;
+        s.names = names;
+        s.set_path("");
+        Ok(s)
+    }
+
+    /// The child names (indices for an unnamed chain), in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// The children, in order.
@@ -61,8 +90,8 @@ impl<B: Backend> Layer<B> for Sequential<B> {
     fn set_path(&mut self, path: &str) {
         self.path = path.to_string();
         self.tap_out = join_path(path, "out");
-        for (i, c) in self.children.iter_mut().enumerate() {
-            c.set_path(&join_path(path, &i.to_string()));
+        for (name, c) in self.names.iter().zip(self.children.iter_mut()) {
+            c.set_path(&join_path(path, name));
         }
     }
 

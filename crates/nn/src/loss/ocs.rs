@@ -3,11 +3,11 @@
 //! their outputs to f*, ignoring the input.
 //!
 //! With p the empirical target distribution:
-//! - MSE: f* = E[y] (the target mean).
-//! - BCE: f*ⱼ = logit(E[yⱼ]) (±∞ when a column is all 0 or all 1).
-//! - Cross-entropy: softmax(f*) = E[y], so f* = log E[y] up to an additive constant; we fix the
+//! - MSE: f* = E\[y\] (the target mean).
+//! - BCE: f*ⱼ = logit(E\[yⱼ\]) (±∞ when a column is all 0 or all 1).
+//! - Cross-entropy: softmax(f*) = E\[y\], so f* = log E\[y\] up to an additive constant; we fix the
 //!   constant so that f* has mean 0 over classes where all are finite.
-//! - Spectral-decoupling CE: the unique solution of softmax(f) − E[y] + λ f = 0 (strictly convex),
+//! - Spectral-decoupling CE: the unique solution of softmax(f) − E\[y\] + λ f = 0 (strictly convex),
 //!   found by Newton's method.
 //! - Binary hinge: f*ⱼ = sign(p₊ − p₋) (any value in [−1, 1] when p₊ = p₋; we return 0).
 //! - Multiclass hinge, L(f) = (1/C) Σ_y p_y Σ_{j≠y} max(0, 1 − f_y + fⱼ): a linear program over

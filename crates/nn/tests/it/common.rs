@@ -35,9 +35,18 @@ pub fn check_layer(layer: &mut dyn Layer<CpuBackend>, in_shape: &[usize], key: R
             break;
         }
     }
+    check_layer_at(layer, &x, ctx);
+}
+
+/// Gradient check of a layer at input `x` in the pass described by `ctx` (e.g. `Mode::Train`
+/// for batch statistics or a dropout mask, which are the same in every evaluation).
+pub fn check_layer_at(layer: &mut dyn Layer<CpuBackend>, x: &Tensor<CpuBackend>, ctx: ForwardCtx) {
+    let be = be();
+    let in_shape = x.shape().to_vec();
+    layer.forward(&be, x, &ctx);
     let out_shape = layer.output().shape().to_vec();
-    let r = tensor(&be, &out_shape, key.derive("r"));
-    layer.backward(&be, &x, &r, true);
+    let r = tensor(&be, &out_shape, ctx.key.derive("r"));
+    layer.backward(&be, x, &r, true);
     let mut analytic = vec![layer.input_grad().to_host_f64(&be)];
     let mut values = vec![x.to_host_f64(&be)];
     let mut shapes = Vec::new();
@@ -54,7 +63,7 @@ pub fn check_layer(layer: &mut dyn Layer<CpuBackend>, in_shape: &[usize], key: R
             i += 1;
             p.value = Tensor::from_f64(&be, DType::F64, &shapes[i - 1], &vals[i]);
         });
-        let xin = Tensor::from_f64(&be, DType::F64, in_shape, &vals[0]);
+        let xin = Tensor::from_f64(&be, DType::F64, &in_shape, &vals[0]);
         scratch.forward(&be, &xin, &ctx);
         let y = scratch.output().to_host_f64(&be);
         y.iter().zip(&rh).map(|(a, b)| a * b).sum::<f64>()
