@@ -7,6 +7,8 @@
 mod data;
 mod demo;
 mod progress;
+mod report;
+mod reproduce;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,10 @@ enum Command {
     /// Inspect data files.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// One self-contained HTML report (inline SVG) from run or reproduce directories.
+    Report(report::ReportArgs),
+    /// Run a paper's preset (or `demo`) and write its verdict table.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
 fn main() {
@@ -40,6 +46,8 @@ fn main() {
         Command::Run(args) => run::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Data(cmd) => data::run(&cmd),
+        Command::Report(args) => report::run(&args),
+        Command::Reproduce(args) => reproduce::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

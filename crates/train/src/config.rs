@@ -10,7 +10,13 @@ use learnscope_nn::loss::{Loss, LossKind, Reduction};
 use learnscope_nn::optim::OptimizerConfig;
 use learnscope_nn::Activation;
 
-use learnscope_models::{DeepLinearInit, Parameterization};
+use learnscope_data::synthetic::gaussian_mixture::GaussianMixtureSpec;
+use learnscope_data::synthetic::mnist1d::Mnist1dSpec;
+use learnscope_data::synthetic::nonlinear_teacher::NonlinearTeacherSpec;
+use learnscope_data::synthetic::sinusoid::SinusoidSpec;
+use learnscope_data::synthetic::two_moons::TwoMoonsSpec;
+use learnscope_data::transform::TransformConfig;
+use learnscope_models::{CnnConfig, DeepLinearInit, Parameterization, ResNetConfig, VggConfig};
 
 use crate::TrainError;
 
@@ -33,6 +39,11 @@ pub struct RunConfig {
     pub steps: u64,
     /// The data set.
     pub data: DataConfig,
+    /// Transforms and label maps applied to the data set in order (`[[transforms]]` tables with
+    /// a `kind`: standardize, subset, select_classes, flatten, pca, zca, hierarchical, binary,
+    /// shuffle_labels, regression).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<TransformConfig>,
     /// The model.
     pub model: ModelConfig,
     /// The loss.
@@ -150,6 +161,96 @@ pub enum DataConfig {
         #[serde(default)]
         limit_test: Option<usize>,
     },
+    /// CIFAR-10 binary batches (`cifar-10-batches-bin/` or its parent); pixels scaled to [0, 1].
+    Cifar10 {
+        /// The directory.
+        dir: String,
+        /// Keep the first n training examples.
+        #[serde(default)]
+        limit_train: Option<usize>,
+        /// Keep the first n test examples.
+        #[serde(default)]
+        limit_test: Option<usize>,
+    },
+    /// CIFAR-100 binary files (`cifar-100-binary/` or its parent); pixels scaled to [0, 1].
+    Cifar100 {
+        /// The directory.
+        dir: String,
+        /// `fine` (100 classes) or `coarse` (20 superclasses).
+        #[serde(default)]
+        labels: CifarLabelsConfig,
+        /// Keep the first n training examples.
+        #[serde(default)]
+        limit_train: Option<usize>,
+        /// Keep the first n test examples.
+        #[serde(default)]
+        limit_test: Option<usize>,
+    },
+    /// NumPy arrays: inputs `[n, …]`, targets `[n]` or `[n, k]`; each a `.npy` path or
+    /// `file.npz:member`.
+    Npy {
+        /// Training inputs.
+        train_x: String,
+        /// Training targets.
+        train_y: String,
+        /// Test inputs.
+        test_x: String,
+        /// Test targets.
+        test_y: String,
+        /// `classes` (integer labels) or `dense` (real targets).
+        #[serde(default)]
+        targets: FileTargetsConfig,
+        /// Number of classes (default: the largest label + 1).
+        #[serde(default)]
+        classes: Option<usize>,
+        /// Factor applied to every input (e.g. 1/255 for u8 images).
+        #[serde(default = "one_f")]
+        scale: f64,
+        /// Keep the first n training examples.
+        #[serde(default)]
+        limit_train: Option<usize>,
+        /// Keep the first n test examples.
+        #[serde(default)]
+        limit_test: Option<usize>,
+    },
+    /// Two CSV tables with numeric feature columns and one label column.
+    Csv {
+        /// Training table.
+        train: String,
+        /// Test table.
+        test: String,
+        /// The label column: a header name or a 0-based index (default: the last column).
+        #[serde(default)]
+        label: Option<String>,
+        /// Whether the first row is a header (default: detected).
+        #[serde(default)]
+        header: Option<bool>,
+        /// Field separator (one character).
+        #[serde(default = "comma")]
+        delimiter: String,
+        /// `classes` (integer labels) or `dense` (real targets).
+        #[serde(default)]
+        targets: FileTargetsConfig,
+        /// Number of classes (default: the largest label + 1).
+        #[serde(default)]
+        classes: Option<usize>,
+        /// Keep the first n training rows.
+        #[serde(default)]
+        limit_train: Option<usize>,
+        /// Keep the first n test rows.
+        #[serde(default)]
+        limit_test: Option<usize>,
+    },
+    /// MNIST-1D-style sequences (10 classes, length 40 by default).
+    Mnist1d(Mnist1dSpec),
+    /// A mixture of K Gaussian classes.
+    GaussianMixture(GaussianMixtureSpec),
+    /// Gaussian inputs labelled by a random two-layer teacher network.
+    NonlinearTeacher(NonlinearTeacherSpec),
+    /// Sinusoid regression on [0, 1) (spectral bias).
+    Sinusoid(SinusoidSpec),
+    /// Two interleaved half-circles.
+    TwoMoons(TwoMoonsSpec),
     /// Linearly separable binary data.
     Separable {
         /// Input dimension.
@@ -162,6 +263,32 @@ pub enum DataConfig {
         #[serde(default)]
         margin: f64,
     },
+}
+
+/// CIFAR-100 label granularity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CifarLabelsConfig {
+    /// 100 fine classes.
+    #[default]
+    Fine,
+    /// 20 coarse superclasses.
+    Coarse,
+}
+
+/// What the targets of a file data set are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileTargetsConfig {
+    /// Integer class labels.
+    #[default]
+    Classes,
+    /// Real-valued targets.
+    Dense,
+}
+
+fn comma() -> String {
+    ",".into()
 }
 
 fn default_pixel_scale() -> f64 {
@@ -208,6 +335,13 @@ pub enum ModelConfig {
         #[serde(default)]
         parameterization: Parameterization,
     },
+    /// A configurable CNN: `[[model.blocks]]` of conv (+ BN) + activation (+ pool) (+ dropout),
+    /// a readout (`flatten` or `global_avg`), hidden dense layers, a linear head.
+    Cnn(CnnConfig),
+    /// VGG-8 (P4's, five stride-2 conv–BN–ReLU blocks), VGG-11/13/16 (CIFAR-style).
+    Vgg(VggConfig),
+    /// CIFAR-style ResNet-10/18/34.
+    Resnet(ResNetConfig),
 }
 
 /// The loss and its reduction.

@@ -5,23 +5,42 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use learnscope_core::RandomKey;
-use learnscope_data::named::{default_fashion_mnist_dir, IdxSpec};
+use learnscope_data::formats::csv::CsvLabel;
+use learnscope_data::named::{
+    default_fashion_mnist_dir, CifarLabels, CifarSpec, CsvDataSpec, FileTargets, IdxSpec,
+    NpyDataSpec,
+};
 use learnscope_data::synthetic::gaussian_teacher::{GaussianTeacherSpec, Spectrum};
 use learnscope_data::synthetic::separable::SeparableSpec;
-use learnscope_data::{Dataset, EpochSampler, HierarchySpec, Split, TargetKind};
+use learnscope_data::transform::apply_transforms;
+use learnscope_data::{Dataset, EpochSampler, HierarchySpec, InMemoryDataset, Split, TargetKind};
 use learnscope_models::{DeepLinearConfig, MlpConfig, Model};
 use learnscope_nn::loss::Loss;
 use learnscope_nn::optim::Optimizer;
 use learnscope_nn::Backend;
 
-use crate::config::{DataConfig, ModelConfig, RunConfig};
+use crate::config::{CifarLabelsConfig, DataConfig, FileTargetsConfig, ModelConfig, RunConfig};
 use crate::probe::Probe;
 use crate::trainer::TrainerParts;
 use crate::TrainError;
 
-/// The data set a configuration describes.
+/// The data set a configuration describes: the source, then `[[transforms]]` in order (seeded
+/// transforms draw from `transforms/<index>` under the run's root key).
 pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
+    let source = source_data(cfg)?;
+    if cfg.transforms.is_empty() {
+        return Ok(Arc::new(source));
+    }
     let key = RandomKey::root(cfg.seed);
+    let out = apply_transforms(source, &cfg.transforms, key)
+        .map_err(|e| TrainError::Data(e.to_string()))?;
+    Ok(Arc::new(out))
+}
+
+/// The data set before transforms.
+fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
+    let key = RandomKey::root(cfg.seed);
+    let data_key = key.derive("data");
     Ok(match &cfg.data {
         DataConfig::Hierarchy {
             branching,
@@ -37,10 +56,8 @@ pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
                 scale_inputs: *scale_inputs,
                 centre_inputs: *centre_inputs,
             };
-            Arc::new(
-                spec.build()?
-                    .dataset(&format!("hierarchy[b={branching}, d={depth}]")),
-            )
+            spec.build()?
+                .dataset(&format!("hierarchy[b={branching}, d={depth}]"))
         }
         DataConfig::GaussianTeacher {
             dim,
@@ -51,21 +68,19 @@ pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
             scale,
             rotate,
             noise_std,
-        } => Arc::new(
-            GaussianTeacherSpec {
-                dim: *dim,
-                outputs: *outputs,
-                train: *train,
-                test: *test,
-                spectrum: Spectrum::PowerLaw {
-                    alpha: *alpha,
-                    scale: *scale,
-                },
-                rotate: *rotate,
-                noise_std: *noise_std,
-            }
-            .build(key)?,
-        ),
+        } => GaussianTeacherSpec {
+            dim: *dim,
+            outputs: *outputs,
+            train: *train,
+            test: *test,
+            spectrum: Spectrum::PowerLaw {
+                alpha: *alpha,
+                scale: *scale,
+            },
+            rotate: *rotate,
+            noise_std: *noise_std,
+        }
+        .build(key)?,
         DataConfig::FashionMnist {
             dir,
             limit_train,
@@ -118,29 +133,127 @@ pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
             train,
             test,
             margin,
-        } => Arc::new(
-            SeparableSpec {
-                dim: *dim,
-                train: *train,
-                test: *test,
-                margin: *margin,
+        } => SeparableSpec {
+            dim: *dim,
+            train: *train,
+            test: *test,
+            margin: *margin,
+        }
+        .build(key)?,
+        DataConfig::Cifar10 {
+            dir,
+            limit_train,
+            limit_test,
+        } => CifarSpec {
+            limit_train: *limit_train,
+            limit_test: *limit_test,
+            ..CifarSpec::cifar10(Path::new(dir))
+        }
+        .load()
+        .map_err(data_error)?,
+        DataConfig::Cifar100 {
+            dir,
+            labels,
+            limit_train,
+            limit_test,
+        } => {
+            let labels = match labels {
+                CifarLabelsConfig::Fine => CifarLabels::Fine,
+                CifarLabelsConfig::Coarse => CifarLabels::Coarse,
+            };
+            CifarSpec {
+                limit_train: *limit_train,
+                limit_test: *limit_test,
+                ..CifarSpec::cifar100(Path::new(dir), labels)
             }
-            .build(key)?,
-        ),
+            .load()
+            .map_err(data_error)?
+        }
+        DataConfig::Npy {
+            train_x,
+            train_y,
+            test_x,
+            test_y,
+            targets,
+            classes,
+            scale,
+            limit_train,
+            limit_test,
+        } => NpyDataSpec {
+            targets: file_targets(*targets, *classes),
+            scale: *scale,
+            limit_train: *limit_train,
+            limit_test: *limit_test,
+            ..NpyDataSpec::new("npy", train_x, train_y, test_x, test_y)
+        }
+        .load()
+        .map_err(data_error)?,
+        DataConfig::Csv {
+            train,
+            test,
+            label,
+            header,
+            delimiter,
+            targets,
+            classes,
+            limit_train,
+            limit_test,
+        } => {
+            let label = match label {
+                None => CsvLabel::Last,
+                Some(l) => match l.parse::<usize>() {
+                    Ok(i) => CsvLabel::Index(i),
+                    Err(_) => CsvLabel::Name(l.clone()),
+                },
+            };
+            let delimiter = match delimiter.as_bytes() {
+                [b] if b.is_ascii() => *b,
+                _ => {
+                    return Err(TrainError::Config(format!(
+                        "`data.delimiter` = {delimiter:?} breaks the rule `one ASCII character`"
+                    )))
+                }
+            };
+            CsvDataSpec {
+                label,
+                header: *header,
+                delimiter,
+                targets: file_targets(*targets, *classes),
+                limit_train: *limit_train,
+                limit_test: *limit_test,
+                ..CsvDataSpec::new("csv", Path::new(train), Path::new(test))
+            }
+            .load()
+            .map_err(data_error)?
+        }
+        DataConfig::Mnist1d(spec) => spec.generate(data_key)?,
+        DataConfig::GaussianMixture(spec) => spec.generate(data_key)?,
+        DataConfig::NonlinearTeacher(spec) => spec.generate(data_key)?,
+        DataConfig::Sinusoid(spec) => spec.generate(data_key)?,
+        DataConfig::TwoMoons(spec) => spec.generate(data_key)?,
     })
+}
+
+fn data_error(e: impl std::fmt::Display) -> TrainError {
+    TrainError::Data(e.to_string())
+}
+
+fn file_targets(targets: FileTargetsConfig, classes: Option<usize>) -> FileTargets {
+    match targets {
+        FileTargetsConfig::Classes => FileTargets::Classes { classes },
+        FileTargetsConfig::Dense => FileTargets::Dense,
+    }
 }
 
 fn idx_data(
     spec: Result<IdxSpec, learnscope_data::formats::idx::IdxError>,
     limit_train: Option<usize>,
     limit_test: Option<usize>,
-) -> Result<Arc<dyn Dataset>, TrainError> {
+) -> Result<InMemoryDataset, TrainError> {
     let mut spec = spec.map_err(|e| TrainError::Data(e.to_string()))?;
     spec.limit_train = limit_train;
     spec.limit_test = limit_test;
-    Ok(Arc::new(
-        spec.load().map_err(|e| TrainError::Data(e.to_string()))?,
-    ))
+    spec.load().map_err(|e| TrainError::Data(e.to_string()))
 }
 
 /// The model a configuration describes, for `data`.
@@ -185,6 +298,11 @@ pub fn build_model<B: Backend>(
             .build(be, key)?
             .with_input_shape(&spec.input_shape)?,
         ),
+        ModelConfig::Cnn(c) => Box::new(c.build(be, cfg.dtype, &spec.input_shape, outputs, key)?),
+        ModelConfig::Vgg(c) => Box::new(c.build(be, cfg.dtype, &spec.input_shape, outputs, key)?),
+        ModelConfig::Resnet(c) => {
+            Box::new(c.build(be, cfg.dtype, &spec.input_shape, outputs, key)?)
+        }
     })
 }
 

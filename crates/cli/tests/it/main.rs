@@ -3,4 +3,7 @@
 mod common;
 mod data;
 mod demo;
+mod fashion_mnist;
+mod report;
+mod reproduce;
 mod run;

@@ -111,6 +111,40 @@ fn resume_after_a_crash_is_byte_identical() {
     );
 }
 
+/// The same protocol through a CNN with batch norm (running statistics are buffers in the
+/// checkpoint) and dropout (masks keyed by layer path and step, so nothing random is saved):
+/// MNIST-1D sequences reshaped to 1×5×8 images.
+#[test]
+fn resume_with_batch_norm_and_dropout_is_byte_identical() {
+    let cnn = r#"[data]
+kind = "mnist1d"
+train = 40
+test = 20
+[[transforms]]
+kind = "reshape"
+shape = [1, 5, 8]
+[model]
+kind = "cnn"
+readout = "global_avg"
+hidden = [8]
+hidden_dropout = 0.3
+[[model.blocks]]
+channels = 4
+batch_norm = true
+dropout = 0.2
+[[model.blocks]]
+channels = 6
+stride = 2
+batch_norm = true
+"#;
+    let start = CONFIG.find("[data]").unwrap();
+    let end = CONFIG.find("[loss]").unwrap();
+    let config = format!("{}{cnn}{}", &CONFIG[..start], &CONFIG[end..]);
+    // (per-example gradients are for dense chains; keep the loss and norms probes)
+    let per_example = config.rfind("[[probes]]").unwrap();
+    crash_and_resume("crash-bn-dropout", config[..per_example].to_string());
+}
+
 fn crash_and_resume(name: &str, config: String) {
     let dir = scratch(name);
     let cfg = write_config(&dir, &config);

@@ -1,0 +1,225 @@
+//! Every generator kind builds from TOML, `[[transforms]]` apply in order, and mistakes are
+//! errors that name the field or the transform's index.
+
+use learnscope_data::{Split, TargetData, TargetKind};
+use learnscope_train::config::RunConfig;
+use learnscope_train::plan::build_data;
+
+fn config(data: &str, transforms: &str) -> Result<RunConfig, String> {
+    let text = format!(
+        r#"
+name = "t"
+steps = 1
+[data]
+{data}
+[model]
+kind = "mlp"
+hidden = [4]
+activation = "relu"
+[loss]
+kind = "cross_entropy"
+[optimizer]
+kind = "sgd"
+[lr]
+base = 0.1
+{transforms}
+"#
+    );
+    RunConfig::parse(&text, &[]).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_generator_kind_builds_with_its_defaults_and_is_seeded() {
+    let cases = [
+        ("kind = \"mnist1d\"\ntrain = 50\ntest = 20", vec![40], 10),
+        ("kind = \"gaussian_mixture\"", vec![16], 4),
+        (
+            "kind = \"nonlinear_teacher\"\ntarget = \"classes\"\noutputs = 3",
+            vec![32],
+            3,
+        ),
+        ("kind = \"two_moons\"", vec![2], 2),
+    ];
+    for (data, shape, classes) in cases {
+        let cfg = config(data, "").unwrap_or_else(|e| panic!("{data}: {e}"));
+        let ds = build_data(&cfg).unwrap();
+        assert_eq!(ds.spec().input_shape, shape, "{data}");
+        assert_eq!(ds.spec().target, TargetKind::Classes { classes }, "{data}");
+        // Same seed, same data; another seed, other data.
+        let again = build_data(&cfg).unwrap();
+        let idx: Vec<usize> = (0..ds.spec().train_len).collect();
+        let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+        ds.gather_inputs(Split::Train, &idx, &mut a);
+        again.gather_inputs(Split::Train, &idx, &mut b);
+        assert_eq!(a, b, "{data}");
+        let mut other = cfg.clone();
+        other.seed = 1;
+        build_data(&other)
+            .unwrap()
+            .gather_inputs(Split::Train, &idx, &mut c);
+        assert_ne!(a, c, "{data}");
+    }
+    let cfg = config("kind = \"sinusoid\"", "").unwrap();
+    let ds = build_data(&cfg).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![1]);
+    assert_eq!(ds.spec().target, TargetKind::Dense { outputs: 1 });
+}
+
+#[test]
+fn transforms_apply_in_order() {
+    let cfg = config(
+        "kind = \"gaussian_mixture\"\nclasses = 4\ndim = 8",
+        r#"
+[[transforms]]
+kind = "select_classes"
+classes = [3, 1]
+[[transforms]]
+kind = "pca"
+components = 2
+centred = true
+[[transforms]]
+kind = "binary"
+positive = [1]
+encoding = "plus_minus_one"
+"#,
+    )
+    .unwrap();
+    let ds = build_data(&cfg).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![2]);
+    assert_eq!(ds.spec().train_len, 2 * 256);
+    assert_eq!(ds.spec().target, TargetKind::Dense { outputs: 1 });
+    let TargetData::Dense(y) = ds.targets(Split::Train) else {
+        panic!("binary ±1 targets are dense");
+    };
+    // Class 3 became label 0 (→ −1), class 1 became label 1 (→ +1); balanced classes.
+    assert_eq!(y.iter().filter(|v| **v == 1.0).count(), 256);
+    assert_eq!(y.iter().filter(|v| **v == -1.0).count(), 256);
+    // The resolved config round-trips with its transforms.
+    let again = RunConfig::parse(&cfg.to_toml(), &[]).unwrap();
+    assert_eq!(again, cfg);
+}
+
+#[test]
+fn transform_mistakes_name_the_field_or_the_index() {
+    let typo = config(
+        "kind = \"two_moons\"",
+        "[[transforms]]\nkind = \"pca\"\ncomponent = 1\ncentred = true",
+    )
+    .unwrap_err();
+    assert!(typo.contains("component"), "{typo}");
+    let cfg = config(
+        "kind = \"two_moons\"",
+        "[[transforms]]\nkind = \"flatten\"\n[[transforms]]\nkind = \"pca\"\ncomponents = 5\ncentred = true",
+    )
+    .unwrap();
+    let err = build_data(&cfg)
+        .err()
+        .expect("5 components of 2-D data")
+        .to_string();
+    assert!(err.contains("transforms[1]"), "{err}");
+    assert!(err.contains("components"), "{err}");
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn file_data_sets_build_from_toml() {
+    use learnscope_data::formats::cifar::{encode_cifar, CifarKind};
+    use learnscope_data::formats::npy::{encode_npy, NpyArray, NpyDtype, NpyValues};
+    use learnscope_data::formats::npz::encode_npz;
+    let dir = scratch("file-data");
+
+    // NumPy: u8 images in an .npz archive, int64 labels as .npy files.
+    let images = |n: usize| NpyArray {
+        dtype: NpyDtype::U8,
+        shape: vec![n, 2, 3],
+        values: NpyValues::U8((0..n * 6).map(|i| (i % 256) as u8).collect()),
+    };
+    let labels = |v: Vec<i64>| NpyArray {
+        dtype: NpyDtype::I64,
+        shape: vec![v.len()],
+        values: NpyValues::I64(v),
+    };
+    let npz = encode_npz(
+        &[
+            ("x_train.npy".into(), encode_npy(&images(4))),
+            ("x_test.npy".into(), encode_npy(&images(2))),
+        ],
+        true,
+    );
+    std::fs::write(dir.join("x.npz"), npz).unwrap();
+    std::fs::write(
+        dir.join("y_train.npy"),
+        encode_npy(&labels(vec![0, 1, 2, 1])),
+    )
+    .unwrap();
+    std::fs::write(dir.join("y_test.npy"), encode_npy(&labels(vec![2, 0]))).unwrap();
+    let d = dir.display();
+    let cfg = config(
+        &format!(
+            "kind = \"npy\"\ntrain_x = \"{d}/x.npz:x_train\"\ntrain_y = \"{d}/y_train.npy\"\n\
+             test_x = \"{d}/x.npz:x_test.npy\"\ntest_y = \"{d}/y_test.npy\"\nscale = 0.5"
+        ),
+        "",
+    )
+    .unwrap();
+    let ds = build_data(&cfg).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![2, 3]);
+    assert_eq!(ds.spec().target, TargetKind::Classes { classes: 3 });
+    assert_eq!(ds.source_files().len(), 3);
+    let mut x = Vec::new();
+    ds.gather_inputs(Split::Test, &[1], &mut x);
+    assert_eq!(x, (6..12).map(|v| v as f64 * 0.5).collect::<Vec<_>>());
+    // A label out of range names its file, element and the allowed range.
+    let bad = cfg_with(&cfg, |c| {
+        c.replace("y_test.npy\"", "y_test.npy\"\nclasses = 2")
+    });
+    let err = build_data(&bad).err().unwrap().to_string();
+    assert!(
+        err.contains("y_train.npy") && err.contains("element 2"),
+        "{err}"
+    );
+    assert!(err.contains("0..2"), "{err}");
+
+    // CSV: a header, the label named, regression targets.
+    std::fs::write(dir.join("train.csv"), "a,y,b\n1,0.5,2\n3,1.5,4\n").unwrap();
+    std::fs::write(dir.join("test.csv"), "a,y,b\n5,2.5,6\n").unwrap();
+    let cfg = config(
+        &format!(
+            "kind = \"csv\"\ntrain = \"{d}/train.csv\"\ntest = \"{d}/test.csv\"\nlabel = \"y\"\n\
+             targets = \"dense\""
+        ),
+        "",
+    )
+    .unwrap();
+    let ds = build_data(&cfg).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![2]);
+    assert_eq!(ds.targets(Split::Train), &TargetData::Dense(vec![0.5, 1.5]));
+
+    // CIFAR-10: one training batch file is not the standard layout; all five are needed.
+    let inner = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&inner).unwrap();
+    let batch = |n: usize| {
+        let pixels: Vec<u8> = (0..n * 3072).map(|i| (i % 251) as u8).collect();
+        let labels: Vec<u32> = (0..n as u32).map(|i| i % 10).collect();
+        encode_cifar(CifarKind::Cifar10, &pixels, &labels, &[])
+    };
+    for i in 1..=5 {
+        std::fs::write(inner.join(format!("data_batch_{i}.bin")), batch(3)).unwrap();
+    }
+    std::fs::write(inner.join("test_batch.bin"), batch(2)).unwrap();
+    let cfg = config(&format!("kind = \"cifar10\"\ndir = \"{d}\""), "").unwrap();
+    let ds = build_data(&cfg).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![3, 32, 32]);
+    assert_eq!((ds.spec().train_len, ds.spec().test_len), (15, 2));
+    assert_eq!(ds.spec().target, TargetKind::Classes { classes: 10 });
+}
+
+fn cfg_with(cfg: &RunConfig, edit: impl Fn(&str) -> String) -> RunConfig {
+    RunConfig::parse(&edit(&cfg.to_toml()), &[]).unwrap()
+}

@@ -1,0 +1,3 @@
+//! Integration tests of learnscope-train's configuration and plan.
+
+mod data_config;
