@@ -245,7 +245,19 @@ fn run_pool(
                             "row_ids": run.row_ids,
                         })),
                     };
-                    let result = start_run(&req, stop, None).map_err(|e| e.to_string());
+                    // A run that panics (a bug) fails alone; the pool goes on with the others.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        start_run(&req, stop, None)
+                    }))
+                    .map_err(|panic| {
+                        let what = panic
+                            .downcast_ref::<String>()
+                            .map(String::as_str)
+                            .or_else(|| panic.downcast_ref::<&str>().copied())
+                            .unwrap_or("(no message)");
+                        format!("the run panicked: {what}")
+                    })
+                    .and_then(|r| r.map_err(|e| e.to_string()));
                     let seconds = start.elapsed().as_secs_f64();
                     match result {
                         Ok(r) => RunSummary {
