@@ -298,7 +298,7 @@ impl MetricSpec {
 }
 
 /// max_t (x_{t+1} − x_t)⁺ / |x_0|: 0 for a non-increasing series, NaN if any value is not
-/// finite (a diverged run is not monotone) or x_0 = 0.
+/// finite (a diverged run is not monotone) or the series is empty, +∞ if it rises from x_0 = 0.
 pub fn monotone_increase(xs: &[f64]) -> f64 {
     if xs.iter().any(|x| !x.is_finite()) {
         return f64::NAN;
@@ -446,6 +446,15 @@ impl Preset {
         for (size, s) in &toml.sizes {
             if s.seeds.is_empty() {
                 return Err(invalid(format!("sizes.{}.seeds is empty", size.name())));
+            }
+            let mut seen = s.seeds.clone();
+            seen.sort_unstable();
+            if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+                return Err(invalid(format!(
+                    "sizes.{}.seeds lists seed {} twice (each seed is one run directory)",
+                    size.name(),
+                    w[0]
+                )));
             }
         }
         for size in [Size::Smoke, Size::Quick, Size::Full] {
@@ -709,6 +718,10 @@ reason = "r"
             (
                 INLINE.replace("[run]", "config = \"x.toml\"\n[run]"),
                 "exactly one",
+            ),
+            (
+                INLINE.replace("seeds = [3, 4]", "seeds = [4, 3, 4]"),
+                "lists seed 4 twice",
             ),
         ];
         for (text, want) in cases {

@@ -319,7 +319,18 @@ pub fn reproduce(
     }
     std::fs::create_dir_all(&runs_dir).map_err(|e| out_err(&runs_dir, e.to_string()))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let engine = plan.iter().map(|r| r.config.threads).max().unwrap_or(1);
+    // `threads = 0` means every core: count it as such before taking the largest.
+    let engine = plan
+        .iter()
+        .map(|r| {
+            if r.config.threads == 0 {
+                cores
+            } else {
+                r.config.threads
+            }
+        })
+        .max()
+        .unwrap_or(1);
     let jobs = req.jobs.unwrap_or_else(|| pool_jobs(engine, cores)).max(1);
     log(&format!(
         "reproduce {} ({}): {} runs, {} at a time, into {}",

@@ -219,9 +219,9 @@ pub enum DataConfig {
         train: String,
         /// Test table.
         test: String,
-        /// The label column: a header name or a 0-based index (default: the last column).
+        /// The label column: a header name (`"y"`) or a 0-based index (`3`); default the last.
         #[serde(default)]
-        label: Option<String>,
+        label: Option<CsvLabelConfig>,
         /// Whether the first row is a header (default: detected).
         #[serde(default)]
         header: Option<bool>,
@@ -285,6 +285,16 @@ pub enum FileTargetsConfig {
     Classes,
     /// Real-valued targets.
     Dense,
+}
+
+/// A CSV label column: by 0-based index (a TOML integer) or by header name (a string).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum CsvLabelConfig {
+    /// Column index, from 0.
+    Index(usize),
+    /// Header name.
+    Name(String),
 }
 
 fn comma() -> String {

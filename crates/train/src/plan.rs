@@ -19,7 +19,9 @@ use learnscope_nn::loss::Loss;
 use learnscope_nn::optim::Optimizer;
 use learnscope_nn::Backend;
 
-use crate::config::{CifarLabelsConfig, DataConfig, FileTargetsConfig, ModelConfig, RunConfig};
+use crate::config::{
+    CifarLabelsConfig, CsvLabelConfig, DataConfig, FileTargetsConfig, ModelConfig, RunConfig,
+};
 use crate::probe::Probe;
 use crate::trainer::TrainerParts;
 use crate::TrainError;
@@ -201,10 +203,8 @@ fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
         } => {
             let label = match label {
                 None => CsvLabel::Last,
-                Some(l) => match l.parse::<usize>() {
-                    Ok(i) => CsvLabel::Index(i),
-                    Err(_) => CsvLabel::Name(l.clone()),
-                },
+                Some(CsvLabelConfig::Index(i)) => CsvLabel::Index(*i),
+                Some(CsvLabelConfig::Name(n)) => CsvLabel::Name(n.clone()),
             };
             let delimiter = match delimiter.as_bytes() {
                 [b] if b.is_ascii() => *b,

@@ -321,7 +321,14 @@ pub fn parse_csv(bytes: &[u8], path: &Path, opts: &CsvOptions) -> Result<CsvTabl
     let columns = first.fields.len();
     let has_header = opts
         .header
-        .unwrap_or_else(|| first.fields.iter().any(|f| number(f).is_none()));
+        // A header is a first row with a field that does not parse as a number at all (a `nan`
+        // cell is a number, rejected later with its line and column, not a header).
+        .unwrap_or_else(|| {
+            first
+                .fields
+                .iter()
+                .any(|f| f.trim().parse::<f64>().is_err())
+        });
     for r in &recs[1..] {
         if r.fields.len() != columns {
             return Err(CsvError::Ragged {

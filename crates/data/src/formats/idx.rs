@@ -210,10 +210,15 @@ pub fn parse_idx_header(bytes: &[u8], path: &Path) -> Result<IdxHeader, IdxError
             u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as u64
         })
         .collect();
-    let count = dims64
+    // The product of the non-zero dimensions is bounded too, so that per-example sizes (the
+    // product of the trailing dimensions) cannot overflow when a leading dimension is 0.
+    let nonzero = dims64
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-        .filter(|&c| c <= 1 << 32)
+        .filter(|&c| c <= 1 << 32);
+    let count = nonzero
+        .map(|c| if dims64.contains(&0) { 0 } else { c })
         .ok_or_else(|| IdxError::TooManyElements {
             path: p(),
             dims: dims64.clone(),

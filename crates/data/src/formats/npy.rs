@@ -623,11 +623,15 @@ pub fn parse_npy_header(bytes: &[u8], path: &Path) -> Result<NpyHeader, NpyError
     if order == b'|' && dtype.size() > 1 {
         return Err(unsupported());
     }
+    // Bounded over the non-zero dimensions, so that per-example sizes (products of trailing
+    // dimensions) cannot overflow when a leading dimension is 0.
     let count = shape64
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
         .and_then(|c| c.checked_mul(dtype.size() as u64))
         .filter(|&b| b <= 1 << 48)
+        .map(|b| if shape64.contains(&0) { 0 } else { b })
         .ok_or_else(|| NpyError::TooManyElements {
             path: p(),
             shape: shape64.clone(),

@@ -267,3 +267,12 @@ fn data_sets_from_csv_tables() {
         Err(LoadError::Shape { .. })
     ));
 }
+
+/// `nan` in the first row is a non-finite number, not a header name: it is an error with its
+/// line and column, as in any other row, instead of the row being silently dropped.
+#[test]
+fn a_nan_first_row_is_not_taken_for_a_header() {
+    let opts = CsvOptions::default();
+    let err = parse_csv(b"1,nan,0\n2,3,1\n", Path::new("t.csv"), &opts).unwrap_err();
+    assert!(matches!(err, CsvError::NonNumeric { row: 1, .. }), "{err}");
+}

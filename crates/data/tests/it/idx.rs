@@ -244,3 +244,22 @@ fn seeded_mutations_never_panic() {
         }
     }
 }
+
+/// A zero leading dimension must not let the other dimensions escape the size bound: the
+/// per-example size (their product) would overflow a usize.
+#[test]
+fn a_zero_dimension_does_not_hide_huge_ones() {
+    let mut bytes = vec![0, 0, 0x08, 3];
+    for d in [0u32, u32::MAX, u32::MAX] {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    let err = parse_idx(&bytes, Path::new("zero.idx")).unwrap_err();
+    assert!(matches!(err, IdxError::TooManyElements { .. }), "{err}");
+    // A plain empty array is still fine.
+    let mut bytes = vec![0, 0, 0x08, 2];
+    for d in [0u32, 28] {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    let a = parse_idx(&bytes, Path::new("empty.idx")).unwrap();
+    assert_eq!(a.dims, vec![0, 28]);
+}

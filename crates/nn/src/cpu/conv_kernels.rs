@@ -793,6 +793,14 @@ pub(crate) fn conv_backward_weight<T: Element + Scratch>(
     dw: &mut [T],
     db: Option<&mut [T]>,
 ) {
+    if s.n == 0 {
+        // An empty batch contributes nothing (and has no chunks to schedule).
+        dw.fill(T::zero());
+        if let Some(db) = db {
+            db.fill(T::zero());
+        }
+        return;
+    }
     let nb = s.chunk();
     let n_chunks = s.n.div_ceil(nb);
     let wlen = dw.len();

@@ -200,6 +200,15 @@ fn file_data_sets_build_from_toml() {
     let ds = build_data(&cfg).unwrap();
     assert_eq!(ds.spec().input_shape, vec![2]);
     assert_eq!(ds.targets(Split::Train), &TargetData::Dense(vec![0.5, 1.5]));
+    // The same column by index (a TOML integer); the resolved config round-trips.
+    let by_index = cfg_with(&cfg, |c| c.replace("label = \"y\"", "label = 1"));
+    assert_ne!(by_index, cfg);
+    let ds = build_data(&by_index).unwrap();
+    assert_eq!(ds.targets(Split::Train), &TargetData::Dense(vec![0.5, 1.5]));
+    assert_eq!(
+        RunConfig::parse(&by_index.to_toml(), &[]).unwrap(),
+        by_index
+    );
 
     // CIFAR-10: one training batch file is not the standard layout; all five are needed.
     let inner = dir.join("cifar-10-batches-bin");
