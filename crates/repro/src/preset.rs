@@ -270,6 +270,15 @@ impl MetricSpec {
         if s.is_empty() {
             return Err(format!("no records for {}", self.describe()));
         }
+        // One value per step, or the metric is ambiguous (e.g. no `split` on a probe that records
+        // train and test).
+        if let Some(w) = s.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(format!(
+                "{} has several records at step {}; name the `split` (or layer, index)",
+                self.describe(),
+                w[0].0
+            ));
+        }
         let values = s.iter().map(|x| x.1);
         Ok(match self.reduce {
             Reduce::First => s[0].1,
@@ -621,6 +630,40 @@ mod tests {
         assert_eq!(monotone_increase(&[4.0, 3.0, 3.5, 1.0, 2.0]), 0.25);
         assert!(monotone_increase(&[1.0, f64::NAN]).is_nan());
         assert!(monotone_increase(&[]).is_nan());
+    }
+
+    #[test]
+    fn a_metric_matching_two_splits_is_ambiguous() {
+        let rec = |step: u64, split: &str, value: f64| MetricRecord {
+            step,
+            epoch: 0,
+            probe: "loss".into(),
+            key: "loss".into(),
+            split: split.into(),
+            layer: None,
+            index: None,
+            index2: None,
+            value,
+        };
+        let records = [
+            rec(0, "train", 2.0),
+            rec(0, "test", 3.0),
+            rec(5, "train", 1.0),
+        ];
+        let mut m = MetricSpec {
+            computed: None,
+            probe: Some("loss".into()),
+            key: Some("loss".into()),
+            split: None,
+            layer: None,
+            index: None,
+            reduce: Reduce::Last,
+            step: None,
+        };
+        let e = m.from_records(&records).unwrap_err();
+        assert!(e.contains("several records at step 0"), "{e}");
+        m.split = Some("train".into());
+        assert_eq!(m.from_records(&records).unwrap(), 1.0);
     }
 
     const INLINE: &str = r#"
