@@ -9,7 +9,7 @@
 
 use learnscope_core::DType;
 
-use super::{join_path, shape_error, ForwardCtx, Layer};
+use super::{join_path, pre_activation_grad, shape_error, ForwardCtx, Layer};
 use crate::param::{Param, ParamTree};
 use crate::{Activation, Backend, NnError, Tensor, Transpose};
 
@@ -227,11 +227,7 @@ impl<B: Backend> Layer<B> for Linear<B> {
     }
 
     fn visit_grad_taps(&self, dy: &Tensor<B>, f: &mut dyn FnMut(&str, &Tensor<B>)) {
-        let dz = if self.act == Activation::Identity {
-            dy
-        } else {
-            &self.dz
-        };
+        let dz = pre_activation_grad(self.act, dy, &self.dz);
         f(&self.tap_pre, dz);
         f(&self.tap_out, dy);
     }

@@ -42,7 +42,7 @@ pub use sequential::Sequential;
 use learnscope_core::RandomKey;
 
 use crate::param::ParamTree;
-use crate::{Backend, NnError, Tensor};
+use crate::{Activation, Backend, NnError, Tensor};
 
 /// What a forward pass is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,5 +125,19 @@ pub(crate) fn shape_error(path: &str, expected: &[usize], found: &[usize]) -> Nn
         ),
         expected: expected.to_vec(),
         found: found.to_vec(),
+    }
+}
+
+/// dL/dz of a layer with a fused activation `y = σ(z)`: `dy` itself for the identity (the
+/// backward pass skips the activation then), else the `dz` workspace the backward pass filled.
+pub(crate) fn pre_activation_grad<'a, B: Backend>(
+    act: Activation,
+    dy: &'a Tensor<B>,
+    dz: &'a Tensor<B>,
+) -> &'a Tensor<B> {
+    if act == Activation::Identity {
+        dy
+    } else {
+        dz
     }
 }

@@ -5,7 +5,7 @@
 //! Children: `<path>.body`, `<path>.shortcut`; taps `<path>.pre` = z (with an activation) and
 //! `<path>.out` = y.
 
-use super::{join_path, ForwardCtx, Layer};
+use super::{join_path, pre_activation_grad, ForwardCtx, Layer};
 use crate::param::{Buffer, Param, ParamTree};
 use crate::{Activation, Backend, NnError, Tensor};
 
@@ -185,11 +185,7 @@ impl<B: Backend> Layer<B> for Residual<B> {
     }
 
     fn visit_grad_taps(&self, dy: &Tensor<B>, f: &mut dyn FnMut(&str, &Tensor<B>)) {
-        let dz = if self.act == Activation::Identity {
-            dy
-        } else {
-            &self.dz
-        };
+        let dz = pre_activation_grad(self.act, dy, &self.dz);
         self.body.visit_grad_taps(dz, f);
         if let Some(s) = &self.shortcut {
             s.visit_grad_taps(dz, f);
