@@ -10,6 +10,7 @@ mod progress;
 mod report;
 mod reproduce;
 mod run;
+mod theory;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Run a paper's preset (or `demo`) and write its verdict table.
     Reproduce(reproduce::ReproduceArgs),
+    /// Closed-form learning curves (deep linear networks, the OCS phase).
+    Theory(theory::TheoryArgs),
 }
 
 fn main() {
@@ -48,6 +51,7 @@ fn main() {
         Command::Data(cmd) => data::run(&cmd),
         Command::Report(args) => report::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
+        Command::Theory(args) => theory::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

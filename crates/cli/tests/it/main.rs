@@ -7,3 +7,4 @@ mod fashion_mnist;
 mod report;
 mod reproduce;
 mod run;
+mod theory;
