@@ -10,6 +10,8 @@ use std::borrow::Cow;
 use learnscope_nn::loss::HostTargets;
 use learnscope_nn::NnError;
 
+use crate::output_unit::OutputUnit;
+
 /// Which part of a data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Split {
@@ -95,6 +97,12 @@ pub trait Dataset: Send + Sync {
     /// The files the data set was read from (their SHA-256 goes into the run manifest).
     fn source_files(&self) -> &[std::path::PathBuf] {
         &[]
+    }
+
+    /// What each output unit stands for (tree level, leaf, name), for data sets whose dense
+    /// multi-label targets come from a hierarchy; `None` otherwise.
+    fn output_units(&self) -> Option<&[OutputUnit]> {
+        None
     }
 
     /// The targets of a split as the loss module's OCS input.
@@ -237,6 +245,7 @@ pub struct InMemoryDataset {
     test_x: InputStorage,
     test_y: TargetData,
     files: Vec<std::path::PathBuf>,
+    units: Option<Vec<OutputUnit>>,
 }
 
 impl InMemoryDataset {
@@ -316,6 +325,7 @@ impl InMemoryDataset {
             test_x: test.0,
             test_y: test.1,
             files: Vec::new(),
+            units: None,
         })
     }
 
@@ -323,6 +333,26 @@ impl InMemoryDataset {
     pub fn with_files(mut self, files: Vec<std::path::PathBuf>) -> Self {
         self.files = files;
         self
+    }
+
+    /// Records what each output unit stands for; there must be one unit per dense output.
+    pub fn with_output_units(mut self, units: Vec<OutputUnit>) -> Result<Self, NnError> {
+        match self.spec.target {
+            TargetKind::Dense { outputs } if outputs == units.len() => {
+                self.units = Some(units);
+                Ok(self)
+            }
+            TargetKind::Dense { outputs } => Err(NnError::ShapeMismatch {
+                what: format!("output units of data set `{}`", self.spec.name),
+                expected: vec![outputs],
+                found: vec![units.len()],
+            }),
+            TargetKind::Classes { .. } => Err(NnError::setting(
+                format!("output units of data set `{}`", self.spec.name),
+                "class targets",
+                "dense targets (one unit per output)",
+            )),
+        }
     }
 
     /// The stored inputs of a split.
@@ -345,6 +375,7 @@ impl InMemoryDataset {
             train: (self.train_x, self.train_y),
             test: (self.test_x, self.test_y),
             files: self.files,
+            output_units: self.units,
         }
     }
 }
@@ -360,6 +391,8 @@ pub struct InMemoryParts {
     pub test: (InputStorage, TargetData),
     /// Source files.
     pub files: Vec<std::path::PathBuf>,
+    /// What each output unit stands for, if known.
+    pub output_units: Option<Vec<OutputUnit>>,
 }
 
 impl Dataset for InMemoryDataset {
@@ -403,5 +436,9 @@ impl Dataset for InMemoryDataset {
 
     fn source_files(&self) -> &[std::path::PathBuf] {
         &self.files
+    }
+
+    fn output_units(&self) -> Option<&[OutputUnit]> {
+        self.units.as_deref()
     }
 }

@@ -11,6 +11,7 @@ mod batch;
 mod dataset;
 pub mod formats;
 pub mod named;
+mod output_unit;
 mod sampler;
 pub mod synthetic;
 pub mod transform;
@@ -20,6 +21,7 @@ pub use dataset::{
     Dataset, DatasetSpec, InMemoryDataset, InMemoryParts, InputStorage, Split, TargetData,
     TargetKind,
 };
+pub use output_unit::OutputUnit;
 pub use sampler::EpochSampler;
-pub use synthetic::hierarchy::{HierarchicalTask, HierarchySpec};
+pub use synthetic::hierarchy::{HierarchicalTask, HierarchyInputs, HierarchySpec};
 pub use transform::{apply_transforms, TransformConfig, TransformError};

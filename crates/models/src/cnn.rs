@@ -22,6 +22,7 @@ use learnscope_nn::{Activation, Backend, NnError};
 use crate::conv_parts::{
     self, check_outputs, check_width, image_shape, scaled, seq, ConvInit, Parts,
 };
+use crate::head_init::HeadInit;
 use crate::network::Network;
 
 fn relu() -> Activation {
@@ -168,6 +169,10 @@ pub struct CnnConfig {
     /// Initialisation of the convolutions.
     #[serde(default)]
     pub init: ConvInit,
+    /// Initial condition of the read-out (`head_init = { kind = "scaled", gain = 0.01 }` for
+    /// P1's near-zero logits).
+    #[serde(default)]
+    pub head_init: HeadInit,
 }
 
 impl CnnConfig {
@@ -186,6 +191,7 @@ impl CnnConfig {
             width: 1.0,
             linear: false,
             init: ConvInit::PytorchDefault,
+            head_init: HeadInit::Default,
         }
     }
 
@@ -337,7 +343,7 @@ impl CnnConfig {
                 hidden.join("-")
             }
         );
-        conv_parts::finish(
+        let mut net = conv_parts::finish(
             be,
             dtype,
             name,
@@ -347,6 +353,8 @@ impl CnnConfig {
             Sequential::named(root)?,
             self.init,
             key,
-        )
+        )?;
+        self.head_init.apply(&mut net)?;
+        Ok(net)
     }
 }

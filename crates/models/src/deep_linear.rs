@@ -46,6 +46,75 @@ pub enum DeepLinearInit {
         /// Initial mode strength u₀ of the product.
         strength: f64,
     },
+    /// `Decoupled` along the singular vectors of the training data's Σyx = E\[y xᵀ\] (or, with
+    /// `centred`, of E\[(y − ȳ) xᵀ\]); the run plan computes them and passes `Decoupled`.
+    DecoupledSvd {
+        /// Initial mode strength u₀ of every mode.
+        strength: f64,
+        /// Decompose the centred-target Σyx; default: centred when the output layer has a bias
+        /// (its shallow path learns ȳ), raw otherwise — the choice of the `modes` probe.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        centred: Option<bool>,
+    },
+}
+
+/// Which layers of a deep linear network have a (zero-initialised) bias. TOML: `true` (every
+/// layer), `false` (none), `"output"` (the last layer only: P1.4 (b)'s shallow path to the OCS),
+/// `"hidden"` (every layer but the last), or one boolean per layer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum BiasPlacement {
+    /// Every layer (`true`) or none (`false`).
+    All(bool),
+    /// `"output"`, `"hidden"`, `"all"` or `"none"`.
+    Named(BiasName),
+    /// One entry per layer.
+    Layers(Vec<bool>),
+}
+
+/// A named bias placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiasName {
+    /// Last layer only.
+    Output,
+    /// Every layer but the last.
+    Hidden,
+    /// Every layer.
+    All,
+    /// No layer.
+    None,
+}
+
+impl Default for BiasPlacement {
+    fn default() -> Self {
+        BiasPlacement::All(false)
+    }
+}
+
+impl BiasPlacement {
+    /// One flag per layer for a network with `layers` weight matrices.
+    pub fn per_layer(&self, layers: usize) -> Result<Vec<bool>, NnError> {
+        Ok(match self {
+            BiasPlacement::All(b) => vec![*b; layers],
+            BiasPlacement::Named(BiasName::All) => vec![true; layers],
+            BiasPlacement::Named(BiasName::None) => vec![false; layers],
+            BiasPlacement::Named(BiasName::Output) => {
+                (0..layers).map(|i| i + 1 == layers).collect()
+            }
+            BiasPlacement::Named(BiasName::Hidden) => (0..layers).map(|i| i + 1 < layers).collect(),
+            BiasPlacement::Layers(v) => {
+                if v.len() != layers {
+                    return Err(NnError::setting(
+                        "model.bias",
+                        format!("{v:?}"),
+                        format!("one entry per layer ({layers})"),
+                    ));
+                }
+                v.clone()
+            }
+        })
+    }
 }
 
 /// A deep linear network's shape and initial condition.
@@ -127,6 +196,11 @@ impl DeepLinearConfig {
                 }
                 Ok(())
             }
+            DeepLinearInit::DecoupledSvd { .. } => Err(NnError::setting(
+                "init",
+                "decoupled_svd",
+                "resolved against the data first (the run plan does this)",
+            )),
             _ => Ok(()),
         }
     }
@@ -178,6 +252,7 @@ impl DeepLinearConfig {
                     })
                     .collect()
             }
+            DeepLinearInit::DecoupledSvd { .. } => unreachable!("rejected by validate"),
         }
     }
 

@@ -1,27 +1,277 @@
-//! The optimal-constant-solution phase (P1, SCIENCE.md §P1.3): how far the network's mean output
-//! is from the OCS f* (the constant output minimising the loss over the training targets, see
-//! `learnscope_nn::loss::ocs`), and how much its outputs still depend on the input.
+//! The optimal-constant-solution phase (P1, Rubruck et al. 2024; SCIENCE.md §P1.3): how far the
+//! network's responses are from the optimal constant solution c*, and how much they depend on
+//! the input.
 //!
-//! On the training batch at θ_t, with outputs fᵢ and batch mean f̄:
-//! `d_ocs` = ‖f̄ − f*‖ (Euclidean over outputs), `spread` = (1/B) Σᵢ ‖fᵢ − f̄‖ (input
-//! dependence; 0 for a constant network), and `ocs_loss` = L(f*) for reference. With full-batch
-//! training the batch is the training set; with mini-batches f̄ estimates the data mean.
-//! Outputs for which f* is infinite (a label never or always present under BCE/CE) are skipped.
+//! Responses r(x) are the outputs in the space the loss compares with targets: the logits for
+//! MSE and the hinge losses, σ(logits) for BCE, softmax(logits) for cross-entropy. The OCS in
+//! that space is c* = E_train\[y\] for MSE, BCE (per-output base rate) and cross-entropy (class
+//! prior), and the loss's own minimiser for the hinge losses (`learnscope_nn::loss::ocs`).
+//! On a set D (the training split, the test split, and an out-of-distribution set):
+//! - `d_ocs` = E_{x∈D} ‖r(x) − c*‖²,
+//! - `input_sensitivity` V_x = E_{x∈D} ‖r(x) − E_D r‖² (0 for a constant network),
+//! - `mean_output_error` = ‖E_D r − c*‖², so `d_ocs` = V_x + `mean_output_error` exactly,
+//! - the normalisations `d_ocs_over_label_variance` = d_ocs / E_train‖y − ȳ‖² (1 at the end of
+//!   perfect learning on the training set), `d_ocs_over_ocs_norm` = d_ocs / ‖c*‖² (1 at a
+//!   zero-output start under MSE), `d_ocs_over_init` = d_ocs(t) / d_ocs(first observation), and
+//!   `mean_output_error_rel` = mean_output_error / ‖c*‖².
+//!
+//! Expected shape (§P1.4): d_ocs falls towards 0 while the network learns c* (V_x ≈ 0), then rises
+//! towards the label variance as input-specific modes are learned. The out-of-distribution set
+//! (default: `examples` Gaussian inputs with the training set's per-feature mean and standard
+//! deviation, drawn once from the probe's key) shows the OCS is input-independent: early on the
+//! network answers c* even for noise. The `train` row also records `ocs_loss` = L(c*).
 
-use learnscope_core::ProbeSchedule;
+use learnscope_core::{ProbeSchedule, RandomKey};
+use learnscope_data::{Dataset, Split};
+use learnscope_nn::loss::{HostTargets, Loss, LossKind};
 use learnscope_nn::{Backend, NnError};
 use learnscope_train::{Flow, Probe, ProbeNeeds, Recorder, StepCtx};
 
-/// d_OCS and input dependence of the outputs.
+/// How logits become responses (the space in which c* and the targets live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMap {
+    /// r = f.
+    Identity,
+    /// r = σ(f), per output.
+    Sigmoid,
+    /// r = softmax(f).
+    Softmax,
+}
+
+impl ResponseMap {
+    /// The map a loss compares targets in.
+    pub fn for_loss(loss: &Loss) -> Self {
+        match loss.kind {
+            LossKind::Bce => ResponseMap::Sigmoid,
+            LossKind::CrossEntropy | LossKind::SpectralDecouplingCe { .. } => ResponseMap::Softmax,
+            LossKind::Mse | LossKind::Hinge | LossKind::MulticlassHinge => ResponseMap::Identity,
+        }
+    }
+
+    /// Maps one row of logits in place.
+    pub fn apply(self, row: &mut [f64]) {
+        match self {
+            ResponseMap::Identity => {}
+            ResponseMap::Sigmoid => row.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            ResponseMap::Softmax => {
+                let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                row.iter_mut().for_each(|v| *v = (*v - m).exp());
+                let z: f64 = row.iter().sum();
+                row.iter_mut().for_each(|v| *v /= z);
+            }
+        }
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// The out-of-distribution input set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OodConfig {
+    /// No OOD set.
+    None,
+    /// Gaussian inputs with the training set's per-feature mean and standard deviation.
+    Gaussian {
+        /// How many (default 1000).
+        #[serde(default = "default_ood_examples")]
+        examples: usize,
+    },
+}
+
+impl Default for OodConfig {
+    fn default() -> Self {
+        OodConfig::Gaussian {
+            examples: default_ood_examples(),
+        }
+    }
+}
+
+fn default_ood_examples() -> usize {
+    1000
+}
+
+/// The d_OCS summary of one set of responses (row-major `n × c`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OcsSummary {
+    /// E‖r − c*‖².
+    pub d_ocs: f64,
+    /// E‖r − E r‖².
+    pub input_sensitivity: f64,
+    /// ‖E r − c*‖².
+    pub mean_output_error: f64,
+}
+
+/// d_OCS, V_x and the mean-output error of responses `r` (row-major, rows of `ocs.len()`).
+pub fn summarise(r: &[f64], ocs: &[f64]) -> OcsSummary {
+    let c = ocs.len().max(1);
+    let n = (r.len() / c).max(1) as f64;
+    let mut mean = vec![0.0; c];
+    for row in r.chunks_exact(c) {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let sq = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>();
+    let (mut d, mut v) = (0.0, 0.0);
+    for row in r.chunks_exact(c) {
+        d += sq(row, ocs);
+        v += sq(row, &mean);
+    }
+    OcsSummary {
+        d_ocs: d / n,
+        input_sensitivity: v / n,
+        mean_output_error: sq(&mean, ocs),
+    }
+}
+
+/// d_OCS and input dependence of the responses on train, test and an OOD set.
 pub struct OcsProbe {
-    /// Name.
-    pub name: String,
-    /// When.
-    pub schedule: ProbeSchedule,
-    /// f*, one value per output.
-    pub ocs: Vec<f64>,
-    /// L(f*).
-    pub ocs_loss: f64,
+    name: String,
+    schedule: ProbeSchedule,
+    map: ResponseMap,
+    /// c* in response space.
+    ocs: Vec<f64>,
+    ocs_loss: f64,
+    label_variance: f64,
+    splits: Vec<Split>,
+    /// OOD inputs, row-major.
+    ood: Option<Vec<f64>>,
+    /// d_ocs at the first observation, per set (train, test, ood).
+    first: [Option<f64>; 3],
+}
+
+impl OcsProbe {
+    /// A probe for `data` trained with `loss`; `key` draws the OOD set.
+    pub fn new(
+        name: String,
+        schedule: ProbeSchedule,
+        loss: &Loss,
+        data: &dyn Dataset,
+        splits: Vec<Split>,
+        ood: OodConfig,
+        key: RandomKey,
+    ) -> Result<Self, NnError> {
+        let targets = data.host_targets(Split::Train);
+        let constant = loss.optimal_constant(&targets)?;
+        let map = ResponseMap::for_loss(loss);
+        let ocs = match map {
+            ResponseMap::Identity => constant.output.clone(),
+            ResponseMap::Sigmoid | ResponseMap::Softmax => targets.mean(),
+        };
+        let label_variance = label_variance(&targets, &ocs);
+        let ood = match ood {
+            OodConfig::None => None,
+            OodConfig::Gaussian { examples } => {
+                if examples == 0 {
+                    return Err(NnError::setting("ocs.ood.examples", 0, ">= 1"));
+                }
+                Some(gaussian_like_train(data, examples, key))
+            }
+        };
+        Ok(OcsProbe {
+            name,
+            schedule,
+            map,
+            ocs,
+            ocs_loss: constant.loss,
+            label_variance,
+            splits,
+            ood,
+            first: [None; 3],
+        })
+    }
+
+    /// c* in response space.
+    pub fn ocs(&self) -> &[f64] {
+        &self.ocs
+    }
+
+    fn record(&mut self, out: &mut dyn Recorder, slot: usize, split: &str, mut logits: Vec<f64>) {
+        let c = self.ocs.len().max(1);
+        logits
+            .chunks_exact_mut(c)
+            .for_each(|row| self.map.apply(row));
+        let s = summarise(&logits, &self.ocs);
+        let first = *self.first[slot].get_or_insert(s.d_ocs);
+        let ocs_norm: f64 = self.ocs.iter().map(|v| v * v).sum();
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+        let name = self.name.as_str();
+        out.scalar(name, "d_ocs", split, s.d_ocs);
+        out.scalar(name, "input_sensitivity", split, s.input_sensitivity);
+        out.scalar(name, "mean_output_error", split, s.mean_output_error);
+        out.scalar(
+            name,
+            "mean_output_error_rel",
+            split,
+            ratio(s.mean_output_error, ocs_norm),
+        );
+        out.scalar(
+            name,
+            "d_ocs_over_label_variance",
+            split,
+            ratio(s.d_ocs, self.label_variance),
+        );
+        out.scalar(name, "d_ocs_over_ocs_norm", split, ratio(s.d_ocs, ocs_norm));
+        out.scalar(name, "d_ocs_over_init", split, ratio(s.d_ocs, first));
+    }
+}
+
+/// E_train‖y − c*‖² with targets as the loss reads them (one-hot for labels).
+fn label_variance(targets: &HostTargets<'_>, ocs: &[f64]) -> f64 {
+    let n = targets.n();
+    (0..n)
+        .map(|i| {
+            targets
+                .row(i)
+                .iter()
+                .zip(ocs)
+                .map(|(y, c)| (y - c).powi(2))
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / n.max(1) as f64
+}
+
+/// `examples` inputs, feature j drawn from N(mean_j, sd_j²) of the training inputs.
+fn gaussian_like_train(data: &dyn Dataset, examples: usize, key: RandomKey) -> Vec<f64> {
+    let spec = data.spec();
+    let (n, d) = (spec.train_len, spec.input_size());
+    let (mut sum, mut sq) = (vec![0.0; d], vec![0.0; d]);
+    let mut buf = Vec::new();
+    let chunk = 512;
+    let mut start = 0;
+    while start < n {
+        let idx: Vec<usize> = (start..(start + chunk).min(n)).collect();
+        start += idx.len();
+        buf.clear();
+        data.gather_inputs(Split::Train, &idx, &mut buf);
+        for row in buf.chunks_exact(d.max(1)) {
+            for j in 0..d {
+                sum[j] += row[j];
+                sq[j] += row[j] * row[j];
+            }
+        }
+    }
+    let nn = n.max(1) as f64;
+    let mean: Vec<f64> = sum.iter().map(|s| s / nn).collect();
+    let sd: Vec<f64> = sq
+        .iter()
+        .zip(&mean)
+        .map(|(q, m)| (q / nn - m * m).max(0.0).sqrt())
+        .collect();
+    (0..examples * d)
+        .map(|i| {
+            let j = i % d;
+            mean[j] + sd[j] * key.normal_at(i as u64)
+        })
+        .collect()
 }
 
 impl<B: Backend> Probe<B> for OcsProbe {
@@ -33,45 +283,80 @@ impl<B: Backend> Probe<B> for OcsProbe {
     }
     fn needs(&self) -> ProbeNeeds {
         ProbeNeeds {
-            taps: vec!["logits".into()],
+            outputs: self.splits.clone(),
             ..ProbeNeeds::default()
         }
     }
     fn observe(&mut self, ctx: &StepCtx<'_, B>, out: &mut dyn Recorder) -> Result<Flow, NnError> {
-        let f = ctx
-            .taps
-            .get("logits")
-            .ok_or_else(|| NnError::setting("ocs", "logits tap", "requested"))?
-            .to_host_f64(ctx.be);
-        let c = self.ocs.len();
-        let b = f.len() / c.max(1);
-        let mut mean = vec![0.0; c];
-        for row in f.chunks_exact(c) {
-            mean.iter_mut()
-                .zip(row)
-                .for_each(|(m, v)| *m += v / b as f64);
+        for split in self.splits.clone() {
+            let logits = ctx
+                .eval
+                .get(&split)
+                .and_then(|e| e.logits.clone())
+                .ok_or_else(|| NnError::setting("ocs", "split logits", "requested"))?;
+            let slot = match split {
+                Split::Train => 0,
+                Split::Test => 1,
+            };
+            self.record(out, slot, split.name(), logits);
         }
-        let d_ocs = mean
-            .iter()
-            .zip(&self.ocs)
-            .filter(|(_, o)| o.is_finite())
-            .map(|(m, o)| (m - o).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let spread = f
-            .chunks_exact(c)
-            .map(|row| {
-                row.iter()
-                    .zip(&mean)
-                    .map(|(v, m)| (v - m).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .sum::<f64>()
-            / b as f64;
-        out.scalar(&self.name, "d_ocs", "train", d_ocs);
-        out.scalar(&self.name, "spread", "train", spread);
+        if let Some(x) = &self.ood {
+            let logits = ctx.logits_at_theta(x, 512)?;
+            self.record(out, 2, "ood", logits);
+        }
         out.scalar(&self.name, "ocs_loss", "train", self.ocs_loss);
+        out.scalar(&self.name, "label_variance", "train", self.label_variance);
         Ok(Flow::Continue)
+    }
+    fn state(&self) -> serde_json::Value {
+        serde_json::json!({ "first": self.first.iter().map(|f| f.map(f64::to_bits)).collect::<Vec<_>>() })
+    }
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        if state.is_null() {
+            return Ok(());
+        }
+        let first = state
+            .get("first")
+            .and_then(|f| f.as_array())
+            .ok_or("ocs state: `first` missing")?;
+        if first.len() != 3 {
+            return Err("ocs state: `first` needs 3 entries".into());
+        }
+        for (slot, v) in self.first.iter_mut().zip(first) {
+            *slot = if v.is_null() {
+                None
+            } else {
+                Some(f64::from_bits(
+                    v.as_u64().ok_or("ocs state: bad `first` entry")?,
+                ))
+            };
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_splits_into_sensitivity_and_mean_error() {
+        // Two rows around the mean (1, 2), c* = (0, 0).
+        let r = [0.0, 2.0, 2.0, 2.0];
+        let s = summarise(&r, &[0.0, 0.0]);
+        assert_eq!(s.mean_output_error, 5.0);
+        assert_eq!(s.input_sensitivity, 1.0);
+        assert_eq!(s.d_ocs, (4.0 + 8.0) / 2.0);
+        assert!((s.d_ocs - s.input_sensitivity - s.mean_output_error).abs() < 1e-15);
+    }
+
+    #[test]
+    fn response_maps() {
+        let mut r = [0.0, (3.0f64).ln()];
+        ResponseMap::Softmax.apply(&mut r);
+        assert!((r[0] - 0.25).abs() < 1e-15 && (r[1] - 0.75).abs() < 1e-15);
+        let mut s = [0.0, -800.0, 800.0];
+        ResponseMap::Sigmoid.apply(&mut s);
+        assert_eq!(s, [0.5, 0.0, 1.0]);
     }
 }

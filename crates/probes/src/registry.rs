@@ -9,6 +9,7 @@ use learnscope_train::plan::ProbeContext;
 use learnscope_train::Probe;
 
 use crate::basics::{LossProbe, LrProbe, NormsProbe};
+use crate::decisions::{Coding, DecisionsProbe, DecisionsSetup};
 use crate::ocs::OcsProbe;
 use crate::per_example::PerExampleProbe;
 use crate::sharpness::SharpnessProbe;
@@ -56,14 +57,58 @@ pub enum ProbeConfig {
         #[serde(default = "default_iterations")]
         iterations: usize,
     },
-    /// Distance of the mean output from the optimal constant solution, and how much the
-    /// outputs depend on the input (P1).
+    /// Distance of the responses from the optimal constant solution, and how much they depend
+    /// on the input, on train, test and an out-of-distribution set (P1).
     Ocs {
         /// Name (default `ocs`).
         name: Option<String>,
         /// When.
         #[serde(default = "default_schedule")]
         schedule: ProbeSchedule,
+        /// Splits evaluated in full (default `["train", "test"]`).
+        #[serde(default = "default_splits")]
+        splits: Vec<SplitName>,
+        /// The out-of-distribution set (default `{ kind = "gaussian", examples = 1000 }`;
+        /// `{ kind = "none" }` for none).
+        #[serde(default)]
+        ood: crate::ocs::OodConfig,
+    },
+    /// TNR, hit rate, false-alarm strength and graded TNR of every output unit and tree level
+    /// on whole splits (P1; see [`crate::decisions`]).
+    Decisions {
+        /// Name (default `decisions`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Splits scored (default `["train", "test"]`).
+        #[serde(default = "default_splits")]
+        splits: Vec<SplitName>,
+        /// `sigmoid` | `zero_one` | `plus_minus` | `softmax` (default from the loss).
+        coding: Option<Coding>,
+        /// θ (default: 0.5, or 0 for `plus_minus`).
+        threshold: Option<f64>,
+        /// Slope of the graded TNR (default 10).
+        #[serde(default = "default_beta")]
+        beta: f64,
+        /// Score units whose training base rate equals θ (default false: an error).
+        #[serde(default)]
+        allow_ties: bool,
+    },
+    /// Mode strengths of a deep linear network against closed-form theory and the integrated
+    /// gradient flow (P1, Saxe et al.).
+    Modes {
+        /// Name (default `modes`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Modes of the centred or raw Σyx (default `auto`: centred with an output bias).
+        #[serde(default)]
+        target: crate::modes::ModeTarget,
+        /// RK4 step of the gradient-flow prediction in flow time (default 0.01; 0 = off).
+        #[serde(default = "default_flow_dt")]
+        flow_dt: f64,
     },
     /// Singular values, effective and stable rank of every weight matrix.
     SingularValues {
@@ -109,8 +154,16 @@ fn default_schedule() -> ProbeSchedule {
     ProbeSchedule::LogDecade { k: 10 }
 }
 
+fn default_flow_dt() -> f64 {
+    0.01
+}
+
 fn default_top_k() -> usize {
     10
+}
+
+fn default_beta() -> f64 {
+    10.0
 }
 
 fn default_iterations() -> usize {
@@ -190,18 +243,83 @@ pub fn build_probe<B: Backend>(
                 iterations,
             })
         }
-        ProbeConfig::Ocs { name, schedule } => {
+        ProbeConfig::Ocs {
+            name,
+            schedule,
+            splits,
+            ood,
+        } => {
             check(&schedule)?;
-            let ocs = ctx
-                .loss
-                .optimal_constant(&ctx.data.host_targets(Split::Train))
-                .map_err(|e| format!("probes[{index}]: {e}"))?;
-            Box::new(OcsProbe {
-                name: name.unwrap_or_else(|| "ocs".into()),
+            let name = name.unwrap_or_else(|| "ocs".into());
+            let key = learnscope_core::RandomKey::root(ctx.seed).derive(&format!("probe/{name}"));
+            Box::new(
+                OcsProbe::new(
+                    name,
+                    schedule,
+                    ctx.loss,
+                    ctx.data,
+                    splits.into_iter().map(Split::from).collect(),
+                    ood,
+                    key,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::Decisions {
+            name,
+            schedule,
+            splits,
+            coding,
+            threshold,
+            beta,
+            allow_ties,
+        } => {
+            check(&schedule)?;
+            let setup = DecisionsSetup {
+                name: name.unwrap_or_else(|| "decisions".into()),
                 schedule,
-                ocs: ocs.output,
-                ocs_loss: ocs.loss,
-            })
+                splits: splits.into_iter().map(Split::from).collect(),
+                coding,
+                threshold,
+                beta,
+                allow_ties,
+            };
+            Box::new(
+                DecisionsProbe::new(setup, ctx.data, ctx.loss)
+                    .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::Modes {
+            name,
+            schedule,
+            target,
+            flow_dt,
+        } => {
+            check(&schedule)?;
+            if !ctx.model_name.starts_with("deep_linear") {
+                return Err(format!(
+                    "probes[{index}]: the `modes` probe needs a deep linear network, the model is `{}`",
+                    ctx.model_name
+                ));
+            }
+            if !(flow_dt >= 0.0 && flow_dt.is_finite()) {
+                return Err(format!(
+                    "probes[{index}].flow_dt: must be finite and >= 0 (0 = no flow), got {flow_dt}"
+                ));
+            }
+            Box::new(
+                crate::modes::ModesProbe::new(
+                    name.unwrap_or_else(|| "modes".into()),
+                    schedule,
+                    ctx.param_names,
+                    ctx.data,
+                    ctx.loss,
+                    ctx.lr,
+                    target,
+                    (flow_dt > 0.0).then_some(flow_dt),
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
         }
         ProbeConfig::SingularValues {
             name,

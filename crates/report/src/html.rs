@@ -7,7 +7,9 @@
 //! - one curve per (run group, split, layer, index, index2): mean over the group's runs, with a
 //!   mean ± sd band and `N = n` in the legend when the group has several runs; at most
 //!   [`MAX_CURVES`] data curves, the rest noted under the figure;
-//! - theory curves (see [`crate::theory`]) for the metric, dashed;
+//! - theory curves (see [`crate::theory`]) for the metric, dashed, and likewise the series a
+//!   probe recorded under the split `theory` or `flow` (its own prediction next to the
+//!   measurement);
 //! - x axis: log-time when the last step is at least 10 (step 0 then left out, with a note),
 //!   else linear;
 //! - y axis: log when every drawn value is positive and they span more than two decades
@@ -77,7 +79,13 @@ struct Curve {
     /// (step, mean, sd)
     points: Vec<(f64, f64, f64)>,
     band: bool,
+    /// A probe's own prediction (split `theory` or `flow`), drawn dashed.
+    dashed: bool,
 }
+
+/// Splits under which probes record predictions next to their measurements (the `modes` probe:
+/// closed-form mode dynamics, `theory`, and the integrated gradient flow, `flow`).
+pub const THEORY_SPLITS: [&str; 2] = ["theory", "flow"];
 
 /// Renders the whole page for `report`.
 pub fn render_html(report: &Report) -> String {
@@ -303,6 +311,9 @@ fn figures(report: &Report, groups: &[RunGroup], h: &mut String) {
         for (key, series) in keys {
             figure(report, groups, &per_run, probe, key, series, h);
         }
+        if let Some(note) = crate::coding::pre_set_note(&per_run, probe) {
+            h.push_str(&note);
+        }
         final_values(groups, &per_run, keys, h);
         h.push_str("</section>\n");
     }
@@ -416,7 +427,8 @@ fn figure(
                 label,
                 color: PALETTE[curves.len() % PALETTE.len()].to_string(),
                 points: agg.iter().map(|p| (p.step as f64, p.mean, p.sd)).collect(),
-                band: n > 1,
+                band: n > 1 && !THEORY_SPLITS.contains(&s.split.as_str()),
+                dashed: THEORY_SPLITS.contains(&s.split.as_str()),
             });
         }
     }
@@ -572,7 +584,7 @@ fn figure(
                 .filter(|p| keep_x(p.0))
                 .map(|&(x, m, _)| (x, m))
                 .collect(),
-            dashed: false,
+            dashed: c.dashed,
         });
     }
     for (i, (label, t)) in theory.iter().enumerate() {
@@ -663,6 +675,32 @@ mod tests {
             ),
             "{h}"
         );
+    }
+
+    #[test]
+    fn a_probes_own_theory_split_is_dashed_and_has_no_band() {
+        let recs: Vec<MetricRecord> = [1u64, 10, 100]
+            .iter()
+            .flat_map(|&t| {
+                [
+                    MetricRecord::new(t, 0, "modes", "strength", "train", t as f64),
+                    MetricRecord::new(t, 0, "modes", "strength", "theory", t as f64 + 0.5),
+                ]
+            })
+            .collect();
+        let mut a = run(0, recs.clone());
+        let mut b = run(1, recs);
+        a.theory.clear();
+        b.theory.clear();
+        let h = render_html(&Report {
+            runs: vec![a, b],
+            verdicts: Vec::new(),
+        });
+        assert_eq!(h.matches("<figure>").count(), 1);
+        // One dashed polyline plus its legend swatch; one band (the measured split only).
+        assert_eq!(h.matches("stroke-dasharray").count(), 2, "{h}");
+        assert!(h.contains("theory — mean ± sd, N = 2"));
+        assert_eq!(h.matches("<polygon").count(), 1, "{h}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! axis.rs       linear and log scales, nice ticks and their labels
 //! svg.rs        a small SVG line-plot writer (lines, dashed theory curves, bands, legend)
 //! series.rs     metric records → series per (probe, key, split, layer, index, index2) over step
+//! coding.rs     labels whose step-0 TNR was set by the response coding (a note)
 //! aggregate.rs  runs grouped by config-minus-seed; mean ± sd per step over seeds
 //! theory.rs     the theory-overlay hook: predicted curves read from a run directory
 //! verdict.rs    `verdict.json` of a `reproduce` directory → a table
@@ -20,6 +21,7 @@
 
 mod aggregate;
 mod axis;
+pub mod coding;
 mod error;
 mod escape;
 mod html;

@@ -12,6 +12,8 @@
 //!
 //! [arms.small-lr]                  # further run variants (the arm `main` always exists)
 //! set = ["lr.base=0.01"]
+//! # config = "other.toml"          # an arm may start from its own experiment file
+//! # sizes = ["quick", "full"]      # and run only at some sizes (its rows are left out elsewhere)
 //!
 //! [sizes.smoke]                    # --smoke (1 seed, ≤ 1 min, what CI runs)
 //! seeds = [0]
@@ -57,13 +59,26 @@ use serde::{Deserialize, Serialize};
 use crate::verdict::{check_rule, Applies, RowKind, RowSpec, Rule, Target};
 
 /// The presets built into the binary: (name, preset TOML, experiment files it may reference).
-pub const EMBEDDED: &[(&str, &str)] = &[(
-    "demo",
-    include_str!("../../../experiments/demo-verdict.toml"),
-)];
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "demo",
+        include_str!("../../../experiments/demo-verdict.toml"),
+    ),
+    ("p1", include_str!("../../../experiments/p1-verdict.toml")),
+];
 
 /// Experiment files an embedded preset's `config` may name.
-const EMBEDDED_CONFIGS: &[(&str, &str)] = &[("demo.toml", crate::demo::DEMO_TOML)];
+const EMBEDDED_CONFIGS: &[(&str, &str)] = &[
+    ("demo.toml", crate::demo::DEMO_TOML),
+    (
+        "p1-dln.toml",
+        include_str!("../../../experiments/p1-dln.toml"),
+    ),
+    (
+        "p1-cnn.toml",
+        include_str!("../../../experiments/p1-cnn.toml"),
+    ),
+];
 
 /// Why a preset cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -135,9 +150,17 @@ pub struct SizeSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArmSpec {
+    /// An experiment file (relative to the preset) that replaces the preset's configuration for
+    /// this arm; the preset's `set` still applies.
+    #[serde(default)]
+    pub config: Option<String>,
     /// Overrides of this arm.
     #[serde(default)]
     pub set: Vec<String>,
+    /// The sizes at which this arm runs (default: all); rows reading it are left out of the
+    /// verdict at other sizes (e.g. a CNN arm too slow for `--smoke`).
+    #[serde(default)]
+    pub sizes: Option<Vec<Size>>,
 }
 
 /// How a series of records becomes one number.
@@ -159,6 +182,68 @@ pub enum Reduce {
     Mean,
     /// max_t (x_{t+1} − x_t)⁺ / |x_0|: the worst step up, relative to the start.
     MonotoneIncrease,
+    /// The value at the step where the `argmin_of` series is smallest (within the window).
+    AtArgmin,
+}
+
+/// Another series of the same run, named like a metric.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesRef {
+    /// The `probe` column.
+    pub probe: String,
+    /// The `key` column.
+    pub key: String,
+    /// The `split` column (any when absent).
+    #[serde(default)]
+    pub split: Option<String>,
+    /// The `layer` column (records without a layer when absent).
+    #[serde(default)]
+    pub layer: Option<String>,
+    /// The `index` column (records without an index when absent).
+    #[serde(default)]
+    pub index: Option<i64>,
+    /// For `before`: the window ends at the first step whose value exceeds this.
+    #[serde(default)]
+    pub above: Option<f64>,
+}
+
+impl SeriesRef {
+    fn describe(&self) -> String {
+        let mut s = format!("{}/{}", self.probe, self.key);
+        if let Some(sp) = &self.split {
+            s.push_str(&format!("[{sp}]"));
+        }
+        if let Some(l) = &self.layer {
+            s.push_str(&format!(" layer {l}"));
+        }
+        if let Some(i) = self.index {
+            s.push_str(&format!(" index {i}"));
+        }
+        s
+    }
+
+    fn series(&self, records: &[MetricRecord]) -> Result<Vec<(u64, f64)>, String> {
+        let mut v: Vec<(u64, f64)> = records
+            .iter()
+            .filter(|r| r.probe == self.probe && r.key == self.key)
+            .filter(|r| self.split.as_ref().is_none_or(|s| &r.split == s))
+            .filter(|r| r.layer == self.layer && r.index == self.index)
+            .map(|r| (r.step, r.value))
+            .collect();
+        v.sort_by_key(|x| x.0);
+        if v.is_empty() {
+            return Err(format!("no records for {}", self.describe()));
+        }
+        if let Some(w) = v.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(format!(
+                "{} has several records at step {}; name the `split` (or layer, index)",
+                self.describe(),
+                w[0].0
+            ));
+        }
+        Ok(v)
+    }
 }
 
 /// Metrics computed in process from a run's configuration rather than read from its records.
@@ -197,6 +282,17 @@ pub struct MetricSpec {
     /// The step for `reduce = "at"`.
     #[serde(default)]
     pub step: Option<u64>,
+    /// Only records at steps ≤ this.
+    #[serde(default)]
+    pub until_step: Option<u64>,
+    /// Only records at steps before the first step at which this series exceeds its `above`
+    /// (all steps if it never does).
+    #[serde(default)]
+    pub before: Option<SeriesRef>,
+    /// The series whose smallest value (within the window) picks the step, for
+    /// `reduce = "at_argmin"`.
+    #[serde(default)]
+    pub argmin_of: Option<SeriesRef>,
 }
 
 impl MetricSpec {
@@ -210,6 +306,25 @@ impl MetricSpec {
         }
         if self.probe.is_none() || self.key.is_none() {
             return Err("needs `probe` and `key` (or `computed`)".into());
+        }
+        if let Some(b) = &self.before {
+            if b.above.is_none_or(|a| !a.is_finite()) {
+                return Err("`before` needs a finite `above`".into());
+            }
+        }
+        if let Some(a) = &self.argmin_of {
+            if a.above.is_some() {
+                return Err("`argmin_of` takes no `above`".into());
+            }
+        }
+        match (self.reduce, self.argmin_of.is_some()) {
+            (Reduce::AtArgmin, false) => {
+                return Err("`reduce = \"at_argmin\"` needs `argmin_of`".into())
+            }
+            (r, true) if r != Reduce::AtArgmin => {
+                return Err("`argmin_of` is only used with `reduce = \"at_argmin\"`".into())
+            }
+            _ => {}
         }
         match (self.reduce, self.step) {
             (Reduce::At, None) => Err("`reduce = \"at\"` needs `step`".into()),
@@ -247,8 +362,26 @@ impl MetricSpec {
             Reduce::Max => "max".to_string(),
             Reduce::Mean => "mean".to_string(),
             Reduce::MonotoneIncrease => "monotone_increase".to_string(),
+            Reduce::AtArgmin => format!(
+                "at argmin of {}",
+                self.argmin_of
+                    .as_ref()
+                    .map(SeriesRef::describe)
+                    .unwrap_or_default()
+            ),
         };
-        format!("{s} {r}")
+        let mut window = String::new();
+        if let Some(u) = self.until_step {
+            window.push_str(&format!(" over steps <= {u}"));
+        }
+        if let Some(b) = &self.before {
+            window.push_str(&format!(
+                " before {} > {}",
+                b.describe(),
+                b.above.unwrap_or(f64::NAN)
+            ));
+        }
+        format!("{s} {r}{window}")
     }
 
     /// The series this metric reads from `records`, in step order.
@@ -264,11 +397,37 @@ impl MetricSpec {
         v
     }
 
+    /// The last step inside the window (`until_step`, `before`); `None` = no limit.
+    fn window_end(&self, records: &[MetricRecord]) -> Result<Option<WindowEnd>, String> {
+        let mut end: Option<WindowEnd> = self.until_step.map(WindowEnd::Through);
+        if let Some(b) = &self.before {
+            let above = b.above.unwrap_or(f64::INFINITY);
+            if let Some(&(step, _)) = b.series(records)?.iter().find(|x| x.1 > above) {
+                let e = WindowEnd::Before(step);
+                end = Some(match end {
+                    Some(prev) if prev.contains_less(e) => prev,
+                    _ => e,
+                });
+            }
+        }
+        Ok(end)
+    }
+
     /// The number of a run from its records (an error names what was missing).
     pub fn from_records(&self, records: &[MetricRecord]) -> Result<f64, String> {
-        let s = self.series(records);
+        let mut s = self.series(records);
         if s.is_empty() {
             return Err(format!("no records for {}", self.describe()));
+        }
+        let end = self.window_end(records)?;
+        if let Some(e) = end {
+            s.retain(|x| e.contains(x.0));
+            if s.is_empty() {
+                return Err(format!(
+                    "no records inside the window of {}",
+                    self.describe()
+                ));
+            }
         }
         // One value per step, or the metric is ambiguous (e.g. no `split` on a probe that records
         // train and test).
@@ -302,7 +461,67 @@ impl MetricSpec {
             Reduce::MonotoneIncrease => {
                 monotone_increase(&s.iter().map(|x| x.1).collect::<Vec<_>>())
             }
+            Reduce::AtArgmin => {
+                let of = self
+                    .argmin_of
+                    .as_ref()
+                    .ok_or("`at_argmin` needs `argmin_of`")?;
+                let mut o = of.series(records)?;
+                if let Some(e) = end {
+                    o.retain(|x| e.contains(x.0));
+                }
+                // The first step of the smallest value (NaN never wins).
+                let best = o
+                    .iter()
+                    .filter(|x| !x.1.is_nan())
+                    .fold(None::<(u64, f64)>, |b, &x| match b {
+                        Some(b) if b.1 <= x.1 => Some(b),
+                        _ => Some(x),
+                    })
+                    .ok_or_else(|| format!("no values of {} inside the window", of.describe()))?;
+                s.iter()
+                    .find(|x| x.0 == best.0)
+                    .ok_or_else(|| {
+                        format!(
+                            "{} has no record at step {} (the argmin of {})",
+                            self.describe(),
+                            best.0,
+                            of.describe()
+                        )
+                    })?
+                    .1
+            }
         })
+    }
+}
+
+/// Where a metric's window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowEnd {
+    /// Steps ≤ this.
+    Through(u64),
+    /// Steps < this.
+    Before(u64),
+}
+
+impl WindowEnd {
+    fn contains(self, step: u64) -> bool {
+        match self {
+            WindowEnd::Through(s) => step <= s,
+            WindowEnd::Before(s) => step < s,
+        }
+    }
+    /// Whether `self` ends no later than `other`.
+    fn contains_less(self, other: WindowEnd) -> bool {
+        let last = |e: WindowEnd| match e {
+            WindowEnd::Through(s) => Some(s),
+            WindowEnd::Before(s) => s.checked_sub(1),
+        };
+        match (last(self), last(other)) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(a), Some(b)) => a <= b,
+        }
     }
 }
 
@@ -417,6 +636,8 @@ pub struct Preset {
     pub toml: PresetToml,
     /// The base run configuration (TOML text).
     pub config_text: String,
+    /// Arms with their own `config`: (arm, TOML text).
+    pub arm_configs: BTreeMap<String, String>,
 }
 
 /// One run a preset needs.
@@ -506,7 +727,26 @@ impl Preset {
                 )));
             }
         }
-        Ok(Preset { toml, config_text })
+        let mut arm_configs = BTreeMap::new();
+        for (arm, a) in &toml.arms {
+            if let Some(c) = &a.config {
+                arm_configs.insert(arm.clone(), read_config(c)?);
+            }
+        }
+        Ok(Preset {
+            toml,
+            config_text,
+            arm_configs,
+        })
+    }
+
+    /// Whether `arm` runs at `size`.
+    pub fn arm_runs_at(&self, arm: &str, size: Size) -> bool {
+        self.toml
+            .arms
+            .get(arm)
+            .and_then(|a| a.sizes.as_ref())
+            .is_none_or(|s| s.contains(&size))
     }
 
     /// An embedded preset by name.
@@ -575,10 +815,18 @@ impl Preset {
             what: self.name().to_string(),
             why,
         };
-        let base: toml::Table = self.config_text.parse().map_err(|e: toml::de::Error| {
-            invalid(format!("run configuration: {}", e.to_string().trim()))
-        })?;
-        let mut arms: Vec<&str> = self.toml.verdict.iter().map(|r| r.arm.as_str()).collect();
+        let parse = |text: &str, what: &str| -> Result<toml::Table, PresetError> {
+            text.parse()
+                .map_err(|e: toml::de::Error| invalid(format!("{what}: {}", e.to_string().trim())))
+        };
+        let main_base = parse(&self.config_text, "run configuration")?;
+        let mut arms: Vec<&str> = self
+            .toml
+            .verdict
+            .iter()
+            .map(|r| r.arm.as_str())
+            .filter(|a| self.arm_runs_at(a, size))
+            .collect();
         arms.sort();
         arms.dedup();
         let sz = self.size(size);
@@ -591,6 +839,10 @@ impl Preset {
                 .filter(|r| r.arm == arm)
                 .map(|r| r.id.clone())
                 .collect();
+            let base = match self.arm_configs.get(arm) {
+                Some(text) => parse(text, &format!("arm `{arm}` configuration"))?,
+                None => main_base.clone(),
+            };
             for &seed in &sz.seeds {
                 let mut sets = self.toml.set.clone();
                 if let Some(a) = self.toml.arms.get(arm) {
@@ -659,11 +911,100 @@ mod tests {
             index: None,
             reduce: Reduce::Last,
             step: None,
+            ..MetricSpec::default()
         };
         let e = m.from_records(&records).unwrap_err();
         assert!(e.contains("several records at step 0"), "{e}");
         m.split = Some("train".into());
         assert_eq!(m.from_records(&records).unwrap(), 1.0);
+    }
+
+    #[test]
+    fn windows_and_the_value_at_the_argmin_of_another_series() {
+        let rec = |step: u64, key: &str, value: f64| MetricRecord {
+            step,
+            epoch: 0,
+            probe: "p".into(),
+            key: key.into(),
+            split: "test".into(),
+            layer: None,
+            index: None,
+            index2: None,
+            value,
+        };
+        // d falls to its minimum at step 20, rises, and has a lower value at step 50, after the
+        // accuracy crossed 0.2 at step 40.
+        let mut records = Vec::new();
+        for (step, d, acc, tnr) in [
+            (0, 1.0, 0.1, 0.5),
+            (10, 0.3, 0.1, 0.9),
+            (20, 0.1, 0.15, 0.97),
+            (30, 0.2, 0.18, 0.9),
+            (40, 0.4, 0.25, 0.8),
+            (50, 0.05, 0.9, 0.99),
+        ] {
+            records.push(rec(step, "d", d));
+            records.push(rec(step, "acc", acc));
+            records.push(rec(step, "tnr", tnr));
+        }
+        let series = |key: &str| SeriesRef {
+            probe: "p".into(),
+            key: key.into(),
+            split: Some("test".into()),
+            ..SeriesRef::default()
+        };
+        let before = SeriesRef {
+            above: Some(0.2),
+            ..series("acc")
+        };
+        let m = MetricSpec {
+            probe: Some("p".into()),
+            key: Some("d".into()),
+            split: Some("test".into()),
+            reduce: Reduce::Min,
+            before: Some(before.clone()),
+            ..MetricSpec::default()
+        };
+        m.validate().unwrap();
+        assert_eq!(m.from_records(&records).unwrap(), 0.1);
+        let at = MetricSpec {
+            key: Some("tnr".into()),
+            reduce: Reduce::AtArgmin,
+            argmin_of: Some(series("d")),
+            ..m.clone()
+        };
+        at.validate().unwrap();
+        assert_eq!(at.from_records(&records).unwrap(), 0.97);
+        // Without the window the argmin is step 50.
+        let open = MetricSpec {
+            before: None,
+            ..at.clone()
+        };
+        assert_eq!(open.from_records(&records).unwrap(), 0.99);
+        // until_step cuts at 10 (inclusive) and combines with `before` (the earlier end wins).
+        let until = MetricSpec {
+            until_step: Some(10),
+            ..m.clone()
+        };
+        assert_eq!(until.from_records(&records).unwrap(), 0.3);
+        assert!(MetricSpec {
+            reduce: Reduce::AtArgmin,
+            ..m.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(MetricSpec {
+            before: Some(series("acc")),
+            ..m
+        }
+        .validate()
+        .is_err());
+        assert!(m_describe_mentions_window(&at));
+    }
+
+    fn m_describe_mentions_window(m: &MetricSpec) -> bool {
+        let d = m.describe();
+        d.contains("at argmin of p/d[test]") && d.contains("before p/acc[test] > 0.2")
     }
 
     const INLINE: &str = r#"

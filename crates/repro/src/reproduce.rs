@@ -352,6 +352,15 @@ pub fn reproduce(
     }
     let mut rows = Vec::new();
     for row in &preset.toml.verdict {
+        if !preset.arm_runs_at(&row.arm, req.size) {
+            log(&format!(
+                "row {} left out: arm `{}` does not run at size {}",
+                row.id,
+                row.arm,
+                req.size.name()
+            ));
+            continue;
+        }
         let spec = row.spec();
         let (mut values, mut notes) = (Vec::new(), Vec::new());
         for (p, r) in plan.iter().zip(&runs).filter(|(p, _)| p.arm == row.arm) {

@@ -16,6 +16,14 @@
 //! `FAR = (F+½)/(F+R+1)`, applied to every table alike (Hautus, "Corrections for extreme
 //! proportions and their biasing effects on estimated values of d′", *Behavior Research
 //! Methods, Instruments, & Computers* 27:46–51, 1995).
+//!
+//! Graded responses against a threshold (SCIENCE.md §P1.3; [`threshold_scores`]): for output
+//! unit j with responses `r_j(x)` and threshold θ, "yes" means `r_j(x) > θ` (a strict
+//! inequality, so a response exactly at θ is a "no"; `at_threshold` reports how often that
+//! happens). Besides the four counts: false-alarm strength `FA_j = E[r_j | y_j = 0]` and the
+//! graded (noisy-response) TNR `TNR^β_j = E[1 − σ(β (r_j − θ)) | y_j = 0]`, σ the logistic
+//! function. [`partition_accuracy`] scores a set of units of which each example has exactly one
+//! positive (a hierarchy level) by arg-max response.
 
 use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign};
@@ -223,6 +231,196 @@ pub fn criterion_from_rates(hit_rate: f64, false_alarm_rate: f64) -> Result<f64>
     Ok(-0.5 * (z_of("hit rate", hit_rate)? + z_of("false-alarm rate", false_alarm_rate)?))
 }
 
+/// Scores of one output unit's graded responses against a threshold (see the module notes).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThresholdScores {
+    /// Hits (`y = 1, r > θ`), misses, false alarms (`y = 0, r > θ`), correct rejections.
+    pub counts: DecisionCounts,
+    /// `E[r | y = 0]`; `None` without negatives.
+    pub false_alarm_strength: Option<f64>,
+    /// `E[1 − σ(β (r − θ)) | y = 0]`; `None` without negatives.
+    pub tnr_graded: Option<f64>,
+    /// Fraction of all examples with `r = θ` exactly (ties with the threshold).
+    pub at_threshold: f64,
+}
+
+impl ThresholdScores {
+    /// `TNR = #{y = 0, r ≤ θ} / #{y = 0}`; `None` without negatives.
+    pub fn tnr(&self) -> Option<f64> {
+        self.counts.true_negative_rate()
+    }
+
+    /// Hit rate `TPR = #{y = 1, r > θ} / #{y = 1}`; `None` without positives.
+    pub fn tpr(&self) -> Option<f64> {
+        self.counts.hit_rate()
+    }
+
+    /// Base rate `#{y = 1} / N`; `None` for no examples.
+    pub fn base_rate(&self) -> Option<f64> {
+        ratio(self.counts.positives(), self.counts.total())
+    }
+}
+
+/// The graded correct rejection `1 − σ(β (r − θ)) = σ(−β (r − θ))` of one response.
+pub fn graded_rejection(response: f64, threshold: f64, beta: f64) -> f64 {
+    let z = -beta * (response - threshold);
+    // σ(z) without overflow for large |z|.
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn check_table(
+    what: &'static str,
+    responses: &[f64],
+    targets: &[bool],
+    units: usize,
+) -> Result<()> {
+    if units == 0 {
+        return Err(StatsError::InvalidArgument {
+            what,
+            field: "units",
+            value: 0.0,
+            rule: "≥ 1",
+        });
+    }
+    if responses.len() != targets.len() {
+        return Err(StatsError::LengthMismatch {
+            what,
+            left: responses.len(),
+            right: targets.len(),
+        });
+    }
+    if responses.len() % units != 0 {
+        return Err(StatsError::InvalidArgument {
+            what,
+            field: "responses.len() / units",
+            value: responses.len() as f64 / units as f64,
+            rule: "a whole number of rows",
+        });
+    }
+    if let Some((index, &value)) = responses.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(StatsError::NonFinite {
+            what,
+            field: "responses",
+            index,
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// Per-unit scores of a response table: `responses` and `targets` are row-major
+/// `n × units` (one row per example, `targets` true where the unit's label is present),
+/// `threshold` is θ and `beta` the slope of the graded TNR. Responses must be finite.
+pub fn threshold_scores(
+    responses: &[f64],
+    targets: &[bool],
+    units: usize,
+    threshold: f64,
+    beta: f64,
+) -> Result<Vec<ThresholdScores>> {
+    const WHAT: &str = "threshold_scores";
+    check_table(WHAT, responses, targets, units)?;
+    for (field, value) in [("threshold", threshold), ("beta", beta)] {
+        if !value.is_finite() {
+            return Err(StatsError::InvalidArgument {
+                what: WHAT,
+                field,
+                value,
+                rule: "finite",
+            });
+        }
+    }
+    if beta <= 0.0 {
+        return Err(StatsError::InvalidArgument {
+            what: WHAT,
+            field: "beta",
+            value: beta,
+            rule: "> 0",
+        });
+    }
+    let n = responses.len() / units;
+    let mut out = vec![ThresholdScores::default(); units];
+    let mut fa = vec![0.0; units];
+    let mut graded = vec![0.0; units];
+    let mut ties = vec![0u64; units];
+    for (row, y) in responses
+        .chunks_exact(units)
+        .zip(targets.chunks_exact(units))
+    {
+        for j in 0..units {
+            let r = row[j];
+            out[j].counts.record(y[j], r > threshold);
+            ties[j] += u64::from(r == threshold);
+            if !y[j] {
+                fa[j] += r;
+                graded[j] += graded_rejection(r, threshold, beta);
+            }
+        }
+    }
+    for (j, s) in out.iter_mut().enumerate() {
+        let neg = s.counts.negatives();
+        s.false_alarm_strength = (neg > 0).then(|| fa[j] / neg as f64);
+        s.tnr_graded = (neg > 0).then(|| graded[j] / neg as f64);
+        s.at_threshold = if n > 0 {
+            ties[j] as f64 / n as f64
+        } else {
+            0.0
+        };
+    }
+    Ok(out)
+}
+
+/// Arg-max accuracy over the units `members` of a row-major `n × units` table: the fraction
+/// of examples whose largest response among `members` (the first on ties) is at their positive
+/// unit. `Ok(None)` when `members` do not partition the examples (some example has no positive
+/// or more than one among them) or there are no examples.
+pub fn partition_accuracy(
+    responses: &[f64],
+    targets: &[bool],
+    units: usize,
+    members: &[usize],
+) -> Result<Option<f64>> {
+    const WHAT: &str = "partition_accuracy";
+    check_table(WHAT, responses, targets, units)?;
+    if let Some(&j) = members.iter().find(|&&j| j >= units) {
+        return Err(StatsError::OutOfDomain {
+            what: WHAT,
+            field: "members",
+            index: j,
+            value: j as f64,
+            rule: "< units",
+        });
+    }
+    if members.is_empty() || responses.is_empty() {
+        return Ok(None);
+    }
+    let mut correct = 0usize;
+    let mut n = 0usize;
+    for (row, y) in responses
+        .chunks_exact(units)
+        .zip(targets.chunks_exact(units))
+    {
+        let mut positive = members.iter().filter(|&&j| y[j]);
+        let (Some(&truth), None) = (positive.next(), positive.next()) else {
+            return Ok(None);
+        };
+        let mut best = members[0];
+        for &j in &members[1..] {
+            if row[j] > row[best] {
+                best = j;
+            }
+        }
+        correct += usize::from(best == truth);
+        n += 1;
+    }
+    Ok(Some(correct as f64 / n as f64))
+}
+
 /// Tallies a response table by group (a level, a block, an agent, or a tuple of them):
 /// `key` names each row's group and `trial` reads its decision.
 pub fn counts_by<T, K, I, FK, FT>(rows: I, key: FK, trial: FT) -> BTreeMap<K, DecisionCounts>
@@ -329,6 +527,14 @@ mod tests {
         assert!((d - 3.381_243_259_169_796_3).abs() < 1e-12);
         assert!((crate::normal::normal_cdf(d / 2.0) - 10.5 / 11.0).abs() < 1e-15);
         assert!(c.criterion(Correction::LogLinear).unwrap().abs() < 1e-15);
+    }
+
+    #[test]
+    fn graded_rejection_is_a_stable_logistic() {
+        assert_eq!(graded_rejection(0.5, 0.5, 10.0), 0.5);
+        assert!((graded_rejection(0.6, 0.5, 10.0) - 1.0 / (1.0 + 1f64.exp())).abs() < 1e-15);
+        assert_eq!(graded_rejection(1e6, 0.0, 10.0), 0.0);
+        assert_eq!(graded_rejection(-1e6, 0.0, 10.0), 1.0);
     }
 
     #[test]

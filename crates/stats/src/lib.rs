@@ -10,7 +10,9 @@
 //! - Curves: [`smooth_log_time`], [`moving_median`], [`moving_mean`]; fits in [`fit`]
 //!   (linear, power law, logistic, any [`fit::CurveModel`]).
 //! - Decisions: [`DecisionCounts`] (hit rate, false-alarm rate, TNR, `d′`, criterion with
-//!   Hautus's log-linear correction) and [`ocs_distance`].
+//!   Hautus's log-linear correction), graded responses against a threshold
+//!   ([`threshold_scores`]: TNR, TPR, false-alarm strength, graded TNR; [`partition_accuracy`])
+//!   and [`ocs_distance`].
 //! - Tests: [`one_sample_t_test`], [`paired_t_test`], [`welch_t_test`],
 //!   [`wilcoxon_signed_rank`].
 //!
@@ -41,7 +43,8 @@ pub use bootstrap::{
 };
 pub use correlation::{kendall_tau_b, pearson, spearman, Correlation};
 pub use decision::{
-    counts_by, criterion_from_rates, d_prime_from_rates, Correction, DecisionCounts, Trial,
+    counts_by, criterion_from_rates, d_prime_from_rates, graded_rejection, partition_accuracy,
+    threshold_scores, Correction, DecisionCounts, ThresholdScores, Trial,
 };
 pub use error::{Result, StatsError};
 pub use fit::Estimate;

@@ -16,7 +16,9 @@ use learnscope_data::synthetic::nonlinear_teacher::NonlinearTeacherSpec;
 use learnscope_data::synthetic::sinusoid::SinusoidSpec;
 use learnscope_data::synthetic::two_moons::TwoMoonsSpec;
 use learnscope_data::transform::TransformConfig;
-use learnscope_models::{CnnConfig, DeepLinearInit, Parameterization, ResNetConfig, VggConfig};
+use learnscope_models::{
+    BiasPlacement, CnnConfig, DeepLinearInit, Parameterization, ResNetConfig, VggConfig,
+};
 
 use crate::TrainError;
 
@@ -91,6 +93,12 @@ pub enum DataConfig {
         /// Centre the inputs.
         #[serde(default)]
         centre_inputs: bool,
+        /// `one_hot` item codes (default) or `random` Gaussian features.
+        #[serde(default)]
+        inputs: HierarchyInputKind,
+        /// Length of the random features (default 32; `inputs = "random"` only).
+        #[serde(default = "default_feature_dim")]
+        feature_dim: usize,
     },
     /// Gaussian inputs with a power-law spectrum and a linear teacher.
     GaussianTeacher {
@@ -305,6 +313,21 @@ fn default_pixel_scale() -> f64 {
     1.0 / 255.0
 }
 
+/// How the hierarchical task presents items (`[data] inputs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HierarchyInputKind {
+    /// One-hot item codes.
+    #[default]
+    OneHot,
+    /// A fixed N(0, I/feature_dim) vector per item, drawn from the run's `data` stream.
+    Random,
+}
+
+fn default_feature_dim() -> usize {
+    32
+}
+
 fn two() -> usize {
     2
 }
@@ -326,10 +349,12 @@ pub enum ModelConfig {
     DeepLinear {
         /// Hidden widths.
         hidden: Vec<usize>,
-        /// Biases on every layer.
+        /// Which layers have a bias: `true`, `false` (default), `"output"`, `"hidden"`, or one
+        /// boolean per layer.
         #[serde(default)]
-        bias: bool,
-        /// Weight initialisation (`gaussian` or `orthogonal`).
+        bias: BiasPlacement,
+        /// Weight initialisation (`gaussian`, `orthogonal`, or `decoupled_svd` along the
+        /// training data's Σyx modes).
         init: DeepLinearInit,
     },
     /// Multi-layer perceptron.

@@ -1,5 +1,7 @@
 //! Full-split evaluation in `Mode::Probe`: loss (the training loss's definition and reduction)
-//! and, for class targets, accuracy (argmax, or logit > 0 with one output). Batches of at most
+//! and, for class targets, accuracy (argmax, or logit > 0 with one output); on request also the
+//! network outputs (logits) of every example, for probes that score responses (P1's `ocs` and
+//! `decisions`). Batches of at most
 //! `chunk` examples; per-example losses are summed in example order, so the result does not
 //! depend on the chunk size beyond rounding of the per-chunk sums.
 
@@ -10,7 +12,7 @@ use learnscope_nn::loss::{Loss, Reduction};
 use learnscope_nn::{Backend, ForwardCtx, Mode, NnError, Tensor};
 
 /// Loss and accuracy of a whole split.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalSummary {
     /// Examples.
     pub n: usize,
@@ -18,9 +20,15 @@ pub struct EvalSummary {
     pub loss: f64,
     /// Fraction correct (class targets only).
     pub accuracy: Option<f64>,
+    /// Output units per example.
+    pub outputs: usize,
+    /// The logits of every example in split order, row-major `n × outputs` (only when a due
+    /// probe asked for them through `ProbeNeeds::outputs`).
+    pub logits: Option<Vec<f64>>,
 }
 
 /// Evaluates `model` on all of `split`.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate<B: Backend>(
     model: &mut dyn Model<B>,
     data: &dyn Dataset,
@@ -29,6 +37,7 @@ pub fn evaluate<B: Backend>(
     dtype: DType,
     chunk: usize,
     step: u64,
+    keep_logits: bool,
 ) -> Result<EvalSummary, NnError> {
     let be = model.backend().clone();
     let n = data.spec().len(split);
@@ -37,6 +46,8 @@ pub fn evaluate<B: Backend>(
         reduction: Reduction::Sum,
     };
     let (mut total, mut correct, mut classes) = (0.0, 0usize, false);
+    let mut kept: Vec<f64> = Vec::new();
+    let mut outputs = 0;
     let ctx = ForwardCtx::new(Mode::Probe, step, RandomKey::root(0));
     let mut grad = Tensor::empty(&be, dtype);
     let mut start = 0;
@@ -46,6 +57,10 @@ pub fn evaluate<B: Backend>(
         let batch = Batch::gather(&be, data, split, &idx, dtype);
         let logits = model.forward(&batch.x, &ctx, &TapRequest::None)?.logits;
         total += sum_loss.forward_backward(&be, logits, &batch.targets(), &mut grad)?;
+        outputs = logits.as_matrix_dims().1;
+        if keep_logits {
+            kept.extend(logits.to_host_f64(&be));
+        }
         if let BatchTargets::Classes(labels) = &batch.y {
             classes = true;
             let f = logits.to_host_f64(&be);
@@ -75,5 +90,7 @@ pub fn evaluate<B: Backend>(
         n,
         loss: loss_value,
         accuracy: classes.then(|| correct as f64 / n.max(1) as f64),
+        outputs,
+        logits: keep_logits.then_some(kept),
     })
 }

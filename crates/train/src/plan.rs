@@ -13,14 +13,17 @@ use learnscope_data::named::{
 use learnscope_data::synthetic::gaussian_teacher::{GaussianTeacherSpec, Spectrum};
 use learnscope_data::synthetic::separable::SeparableSpec;
 use learnscope_data::transform::apply_transforms;
-use learnscope_data::{Dataset, EpochSampler, HierarchySpec, InMemoryDataset, Split, TargetKind};
-use learnscope_models::{DeepLinearConfig, MlpConfig, Model};
+use learnscope_data::{
+    Dataset, EpochSampler, HierarchyInputs, HierarchySpec, InMemoryDataset, Split, TargetKind,
+};
+use learnscope_models::{DeepLinearConfig, DeepLinearInit, MlpConfig, Model};
 use learnscope_nn::loss::Loss;
 use learnscope_nn::optim::Optimizer;
 use learnscope_nn::Backend;
 
 use crate::config::{
-    CifarLabelsConfig, CsvLabelConfig, DataConfig, FileTargetsConfig, ModelConfig, RunConfig,
+    CifarLabelsConfig, CsvLabelConfig, DataConfig, FileTargetsConfig, HierarchyInputKind,
+    ModelConfig, RunConfig,
 };
 use crate::probe::Probe;
 use crate::trainer::TrainerParts;
@@ -50,6 +53,8 @@ fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
             root,
             scale_inputs,
             centre_inputs,
+            inputs,
+            feature_dim,
         } => {
             let spec = HierarchySpec {
                 branching: *branching,
@@ -57,8 +62,12 @@ fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
                 root: *root,
                 scale_inputs: *scale_inputs,
                 centre_inputs: *centre_inputs,
+                inputs: match inputs {
+                    HierarchyInputKind::OneHot => HierarchyInputs::OneHot,
+                    HierarchyInputKind::Random => HierarchyInputs::Random { dim: *feature_dim },
+                },
             };
-            spec.build()?
+            spec.build_with_key(data_key)?
                 .dataset(&format!("hierarchy[b={branching}, d={depth}]"))
         }
         DataConfig::GaussianTeacher {
@@ -274,11 +283,19 @@ pub fn build_model<B: Backend>(
             let mut widths = vec![input];
             widths.extend(hidden);
             widths.push(outputs);
-            Box::new(
-                DeepLinearConfig::new(&widths, *bias, init.clone(), cfg.dtype)
-                    .build(be, key)?
-                    .with_input_shape(&spec.input_shape)?,
-            )
+            let biases = bias.per_layer(widths.len() - 1)?;
+            let init = match init {
+                DeepLinearInit::DecoupledSvd { strength, centred } => {
+                    let centred = centred.unwrap_or(biases.last() == Some(&true));
+                    decoupled_from_data(data, input, outputs, *strength, centred)?
+                }
+                other => other.clone(),
+            };
+            let config = DeepLinearConfig {
+                bias: biases,
+                ..DeepLinearConfig::new(&widths, false, init, cfg.dtype)
+            };
+            Box::new(config.build(be, key)?.with_input_shape(&spec.input_shape)?)
         }
         ModelConfig::Mlp {
             hidden,
@@ -306,6 +323,50 @@ pub fn build_model<B: Backend>(
     })
 }
 
+/// The decoupled balanced initial condition along the singular vectors of the training data's
+/// Σyx = E\[y xᵀ\] (with `centred`, E\[(y − ȳ) xᵀ\]), keeping the modes with s > 1e-10·s_max
+/// (SCIENCE.md §C.1; P1.4 (b) uses the centred one, P1.4 (c) the raw one).
+fn decoupled_from_data(
+    data: &dyn Dataset,
+    input: usize,
+    outputs: usize,
+    strength: f64,
+    centred: bool,
+) -> Result<DeepLinearInit, TrainError> {
+    let n = data.spec().train_len;
+    let mut x = Vec::with_capacity(n * input);
+    data.gather_inputs(Split::Train, &(0..n).collect::<Vec<_>>(), &mut x);
+    let targets = data.host_targets(Split::Train);
+    if targets.width() != outputs {
+        return Err(TrainError::Config(format!(
+            "model.init = decoupled_svd: the targets have {} values per example, the network {outputs} outputs",
+            targets.width()
+        )));
+    }
+    let y: Vec<f64> = (0..n).flat_map(|i| targets.row(i)).collect();
+    let bad = |e: learnscope_theory::TheoryError| {
+        TrainError::Config(format!("model.init = decoupled_svd: {e}"))
+    };
+    let moments = learnscope_theory::Moments::from_data(&x, &y, n, input, outputs).map_err(bad)?;
+    let sigma = if centred {
+        moments.centred_sigma_yx()
+    } else {
+        moments.sigma_yx.clone()
+    };
+    let svd = learnscope_theory::linalg::Svd::new(&sigma, outputs, input, 1e-10).map_err(bad)?;
+    if svd.rank == 0 {
+        return Err(TrainError::Config(
+            "model.init = decoupled_svd: Σyx is zero (no mode to align with)".into(),
+        ));
+    }
+    Ok(DeepLinearInit::Decoupled {
+        u: svd.u,
+        v: svd.v,
+        rank: svd.rank,
+        strength,
+    })
+}
+
 /// What probe constructors may look at.
 pub struct ProbeContext<'a> {
     /// The model's parameter names, in order.
@@ -314,6 +375,12 @@ pub struct ProbeContext<'a> {
     pub data: &'a dyn Dataset,
     /// The training loss.
     pub loss: &'a Loss,
+    /// The learning-rate schedule (probes that convert steps to gradient-flow time).
+    pub lr: &'a learnscope_core::LrSchedule,
+    /// The run's root seed (probes derive their keys from it: `probe/<name>`).
+    pub seed: u64,
+    /// The model's name (`ModelSpec::name`, e.g. `deep_linear[8-16-15]`).
+    pub model_name: &'a str,
 }
 
 /// All parts of a trainer for `cfg` on backend `be`; `make_probes` builds the probes.
@@ -330,6 +397,9 @@ pub fn build_parts<B: Backend>(
         param_names: &model.param_names(),
         data: data.as_ref(),
         loss: &loss,
+        lr: &cfg.lr,
+        seed: cfg.seed,
+        model_name: &model.spec().name,
     })
     .map_err(TrainError::Config)?;
     let mut names: Vec<&str> = probes.iter().map(|p| p.name()).collect();

@@ -95,6 +95,9 @@ pub struct ProbeNeeds {
     pub grad_taps: Vec<String>,
     /// Full-split evaluations (loss, accuracy) at θ_t.
     pub eval_splits: Vec<Split>,
+    /// Full-split evaluations that also keep every example's logits at θ_t
+    /// (`EvalSummary::logits`); implies `eval_splits`.
+    pub outputs: Vec<Split>,
     /// Activation taps on the fixed probe batch at θ_t (one shared `Mode::Probe` pass).
     pub probe_taps: Vec<String>,
 }
@@ -142,6 +145,44 @@ pub struct StepCtx<'a, B: Backend> {
 }
 
 impl<B: Backend> StepCtx<'_, B> {
+    /// The logits of the network at θ_t for host inputs `x` (row-major, `examples ×` the model's
+    /// input size), computed in `Mode::Probe` on a scratch copy of the model in chunks of at
+    /// most `chunk` examples; row-major `examples × outputs`.
+    pub fn logits_at_theta(&self, x: &[f64], chunk: usize) -> Result<Vec<f64>, NnError> {
+        let mut scratch = self.model.clone_model();
+        let mut i = 0;
+        scratch.visit_params_mut(&mut |p| {
+            self.be.copy(&self.theta[i], &mut p.value);
+            i += 1;
+        });
+        let spec = scratch.spec().clone();
+        let width: usize = spec.input_shape.iter().product();
+        if width == 0 || x.len() % width != 0 {
+            return Err(NnError::setting(
+                "logits_at_theta",
+                format!("{} input values", x.len()),
+                format!("a multiple of the input size {width}"),
+            ));
+        }
+        let n = x.len() / width;
+        let ctx = ForwardCtx::new(Mode::Probe, self.step, learnscope_core::RandomKey::root(0));
+        let mut out = Vec::with_capacity(n * spec.outputs);
+        let mut start = 0;
+        while start < n {
+            let end = (start + chunk.max(1)).min(n);
+            let mut shape = vec![end - start];
+            shape.extend(&spec.input_shape);
+            let xt = Tensor::from_f64(self.be, spec.dtype, &shape, &x[start * width..end * width]);
+            let logits = scratch
+                .forward(&xt, &ctx, &TapRequest::None)?
+                .logits
+                .clone();
+            out.extend(logits.to_host_f64(self.be));
+            start = end;
+        }
+        Ok(out)
+    }
+
     /// Loss and gradients at parameters `params` (param order) on `batch`, computed on a
     /// scratch copy of the model in `Mode::Probe`; the live model is untouched.
     pub fn grad_at(

@@ -298,12 +298,15 @@ impl<B: Backend> Trainer<B> {
             let mut tap_names = Vec::new();
             let mut grad_tap_names = Vec::new();
             let mut splits = Vec::new();
+            let mut output_splits = Vec::new();
             let mut probe_tap_names = Vec::new();
             for &i in &due {
                 let n = self.p.probes[i].needs();
                 tap_names.extend(n.taps);
                 grad_tap_names.extend(n.grad_taps);
                 splits.extend(n.eval_splits);
+                splits.extend(n.outputs.iter().copied());
+                output_splits.extend(n.outputs);
                 probe_tap_names.extend(n.probe_taps);
             }
             splits.sort();
@@ -371,6 +374,7 @@ impl<B: Backend> Trainer<B> {
                         self.p.dtype,
                         self.p.eval_chunk,
                         t,
+                        output_splits.contains(&s),
                     )?;
                     eval.insert(s, summary);
                 }

@@ -1,14 +1,32 @@
 //! Hierarchical category task (Saxe, McClelland & Ganguli 2019; P1, SCIENCE.md §P1.5).
 //!
 //! P = bᵈ items are the leaves of a balanced tree with branching b and depth d. Inputs are one-hot
-//! item codes (optionally scaled by √P so that Σxx = XXᵀ/P = I, and optionally centred). Targets
+//! item codes (optionally scaled by √P so that Σxx = XXᵀ/P = I, and optionally centred), or
+//! random features: item i's input is a fixed Gaussian vector xᵢ ~ N(0, I/D) of length D, drawn
+//! from the stream `hierarchy/inputs` of the key given to [`HierarchySpec::build_with_key`]
+//! (optionally centred: x̄ = (1/P) Σᵢ xᵢ subtracted). Targets
 //! have one binary unit per tree node, ordered by level: the root (optional; base rate 1), the b
 //! level-1 nodes (base rate 1/b), …, the P leaves (base rate 1/P). Item i has the unit of level l
 //! on for the node ⌊i / b^{d−l}⌋. Example: P = 8, b = 2 gives 1 + 2 + 4 + 8 = 15 outputs.
 
+use learnscope_core::RandomKey;
 use learnscope_nn::NnError;
 
 use crate::dataset::{DatasetSpec, InMemoryDataset, TargetData, TargetKind};
+use crate::output_unit::OutputUnit;
+
+/// How items are presented to the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HierarchyInputs {
+    /// One-hot item codes (length P), scaled by √P with `scale_inputs`.
+    #[default]
+    OneHot,
+    /// A fixed Gaussian vector N(0, I/`dim`) per item, drawn from a key.
+    Random {
+        /// Feature length D ≥ 1.
+        dim: usize,
+    },
+}
 
 /// The shape of a hierarchical task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,10 +37,12 @@ pub struct HierarchySpec {
     pub depth: usize,
     /// Whether the root unit (on for every item) is an output.
     pub root: bool,
-    /// Scale one-hot inputs by √P (whitened inputs: Σxx = I).
+    /// Scale one-hot inputs by √P (whitened inputs: Σxx = I); one-hot inputs only.
     pub scale_inputs: bool,
-    /// Subtract the mean input (1/P, or 1/√P when scaled) from every input entry.
+    /// Subtract the mean input over items (one-hot: 1/P, or 1/√P when scaled).
     pub centre_inputs: bool,
+    /// One-hot or random-feature inputs.
+    pub inputs: HierarchyInputs,
 }
 
 impl HierarchySpec {
@@ -34,6 +54,15 @@ impl HierarchySpec {
             root: true,
             scale_inputs: false,
             centre_inputs: false,
+            inputs: HierarchyInputs::OneHot,
+        }
+    }
+
+    /// Input values per item: P for one-hot codes, D for random features.
+    pub fn input_dim(&self) -> usize {
+        match self.inputs {
+            HierarchyInputs::OneHot => self.items(),
+            HierarchyInputs::Random { dim } => dim,
         }
     }
 
@@ -68,27 +97,83 @@ impl HierarchySpec {
                 "at most 65536 items (branching^depth)",
             ));
         }
+        if let HierarchyInputs::Random { dim } = self.inputs {
+            if dim == 0 || dim > 65_536 {
+                return Err(NnError::setting(
+                    "hierarchy.feature_dim",
+                    dim,
+                    "1 <= feature_dim <= 65536",
+                ));
+            }
+            if self.scale_inputs {
+                return Err(NnError::setting(
+                    "hierarchy.scale_inputs",
+                    true,
+                    "false with random inputs (they already have E‖x‖² = 1)",
+                ));
+            }
+        }
         Ok(())
     }
 
-    /// Builds the task.
+    /// Builds a task with one-hot inputs; random-feature inputs need a key
+    /// ([`HierarchySpec::build_with_key`]).
     pub fn build(&self) -> Result<HierarchicalTask, NnError> {
+        if let HierarchyInputs::Random { .. } = self.inputs {
+            return Err(NnError::setting(
+                "hierarchy.inputs",
+                "random",
+                "one_hot when no random key is given (use build_with_key)",
+            ));
+        }
+        self.build_inner(None)
+    }
+
+    /// Builds the task; random-feature inputs are drawn from `key.derive("hierarchy/inputs")`
+    /// (one-hot inputs ignore the key).
+    pub fn build_with_key(&self, key: RandomKey) -> Result<HierarchicalTask, NnError> {
+        self.build_inner(Some(key))
+    }
+
+    fn build_inner(&self, key: Option<RandomKey>) -> Result<HierarchicalTask, NnError> {
         self.validate()?;
         let (p, c) = (self.items(), self.outputs());
-        let scale = if self.scale_inputs {
-            (p as f64).sqrt()
-        } else {
-            1.0
+        let inputs = match (self.inputs, key) {
+            (HierarchyInputs::OneHot, _) => {
+                let scale = if self.scale_inputs {
+                    (p as f64).sqrt()
+                } else {
+                    1.0
+                };
+                let shift = if self.centre_inputs {
+                    scale / p as f64
+                } else {
+                    0.0
+                };
+                let mut inputs = vec![-shift; p * p];
+                for i in 0..p {
+                    inputs[i * p + i] += scale;
+                }
+                inputs
+            }
+            (HierarchyInputs::Random { dim }, Some(key)) => {
+                let s = 1.0 / (dim as f64).sqrt();
+                let mut x: Vec<f64> = key
+                    .derive("hierarchy/inputs")
+                    .normals(p * dim)
+                    .into_iter()
+                    .map(|z| s * z)
+                    .collect();
+                if self.centre_inputs {
+                    for a in 0..dim {
+                        let mean = (0..p).map(|i| x[i * dim + a]).sum::<f64>() / p as f64;
+                        (0..p).for_each(|i| x[i * dim + a] -= mean);
+                    }
+                }
+                x
+            }
+            (HierarchyInputs::Random { .. }, None) => unreachable!("checked in build"),
         };
-        let shift = if self.centre_inputs {
-            scale / p as f64
-        } else {
-            0.0
-        };
-        let mut inputs = vec![-shift; p * p];
-        for i in 0..p {
-            inputs[i * p + i] += scale;
-        }
         let mut targets = vec![0.0; p * c];
         let mut levels = Vec::with_capacity(c);
         if self.root {
@@ -110,10 +195,34 @@ impl HierarchySpec {
                 offset += self.branching.pow(l as u32);
             }
         }
+        let mut units = Vec::with_capacity(c);
+        if self.root {
+            units.push(OutputUnit {
+                level: 0,
+                leaf: false,
+                name: "root".into(),
+            });
+        }
+        for l in 1..=self.depth {
+            let leaf = l == self.depth;
+            for node in 0..self.branching.pow(l as u32) {
+                units.push(OutputUnit {
+                    level: l,
+                    leaf,
+                    name: if leaf {
+                        format!("leaf.{node}")
+                    } else {
+                        format!("l{l}.{node}")
+                    },
+                });
+            }
+        }
         Ok(HierarchicalTask {
             items: p,
             outputs: c,
+            input_dim: self.input_dim(),
             inputs,
+            units,
             targets,
             levels,
         })
@@ -122,11 +231,11 @@ impl HierarchySpec {
 
 impl HierarchicalTask {
     /// The task as a data set whose train and test splits are both the P items (the task has
-    /// no held-out items; "test" metrics equal "train" ones).
+    /// no held-out items; "test" metrics equal "train" ones), with its output units.
     pub fn dataset(&self, name: &str) -> InMemoryDataset {
         let spec = DatasetSpec {
             name: name.to_string(),
-            input_shape: vec![self.items],
+            input_shape: vec![self.input_dim],
             target: TargetKind::Dense {
                 outputs: self.outputs,
             },
@@ -134,7 +243,9 @@ impl HierarchicalTask {
             test_len: self.items,
         };
         let split = (self.inputs.clone(), TargetData::Dense(self.targets.clone()));
-        InMemoryDataset::new(spec, split.clone(), split).expect("sizes agree by construction")
+        InMemoryDataset::new(spec, split.clone(), split)
+            .and_then(|ds| ds.with_output_units(self.units.clone()))
+            .expect("sizes agree by construction")
     }
 }
 
@@ -145,17 +256,22 @@ pub struct HierarchicalTask {
     pub items: usize,
     /// Output units.
     pub outputs: usize,
-    /// Inputs, P × P.
+    /// Input values per item (P for one-hot codes, D for random features).
+    pub input_dim: usize,
+    /// Inputs, P × input_dim.
     pub inputs: Vec<f64>,
     /// Targets, P × outputs.
     pub targets: Vec<f64>,
     /// The tree level of each output unit (0 = root).
     pub levels: Vec<usize>,
+    /// Each output unit's level, leaf flag and name (`root`, `l1.0`, …, `leaf.5`).
+    pub units: Vec<OutputUnit>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Dataset;
 
     #[test]
     fn eight_item_tree_has_the_documented_label_matrix() {
@@ -179,6 +295,7 @@ mod tests {
             root: false,
             scale_inputs: true,
             centre_inputs: false,
+            inputs: HierarchyInputs::OneHot,
         };
         let t = spec.build().unwrap();
         assert_eq!(t.outputs, 3 + 9);
@@ -207,6 +324,66 @@ mod tests {
             ..spec
         }
         .build()
+        .is_err());
+    }
+
+    #[test]
+    fn output_units_name_the_tree_levels() {
+        let t = HierarchySpec::eight_items().build().unwrap();
+        let names: Vec<&str> = t.units.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(&names[..4], ["root", "l1.0", "l1.1", "l2.0"]);
+        assert_eq!(names[14], "leaf.7");
+        for (u, &l) in t.units.iter().zip(&t.levels) {
+            assert_eq!(u.level, l);
+            assert_eq!(u.leaf, l == 3);
+        }
+        let ds = t.dataset("h8");
+        assert_eq!(ds.output_units().unwrap(), &t.units[..]);
+    }
+
+    #[test]
+    fn random_inputs_are_seeded_gaussian_features() {
+        let spec = HierarchySpec {
+            inputs: HierarchyInputs::Random { dim: 4000 },
+            ..HierarchySpec::eight_items()
+        };
+        assert!(spec.build().is_err(), "random inputs need a key");
+        let key = RandomKey::root(5).derive("data");
+        let a = spec.build_with_key(key).unwrap();
+        assert_eq!(a, spec.build_with_key(key).unwrap());
+        assert_ne!(
+            a.inputs,
+            spec.build_with_key(RandomKey::root(6)).unwrap().inputs
+        );
+        assert_eq!((a.input_dim, a.inputs.len()), (4000, 8 * 4000));
+        assert_eq!(
+            a.targets,
+            HierarchySpec::eight_items().build().unwrap().targets
+        );
+        // ‖xᵢ‖² = (1/D) Σ z² ≈ 1 (sd √(2/D) ≈ 0.022); distinct items nearly orthogonal.
+        for i in 0..8 {
+            let row = &a.inputs[i * 4000..(i + 1) * 4000];
+            let n2: f64 = row.iter().map(|v| v * v).sum();
+            assert!((n2 - 1.0).abs() < 0.12, "item {i}: {n2}");
+        }
+        let dot: f64 = (0..4000).map(|k| a.inputs[k] * a.inputs[4000 + k]).sum();
+        assert!(dot.abs() < 0.08, "{dot}");
+        assert_eq!(a.dataset("r").spec().input_shape, vec![4000]);
+        let c = HierarchySpec {
+            centre_inputs: true,
+            ..spec
+        }
+        .build_with_key(key)
+        .unwrap();
+        for k in 0..4000 {
+            let mean: f64 = (0..8).map(|i| c.inputs[i * 4000 + k]).sum::<f64>() / 8.0;
+            assert!(mean.abs() < 1e-12);
+        }
+        assert!(HierarchySpec {
+            inputs: HierarchyInputs::Random { dim: 0 },
+            ..spec
+        }
+        .build_with_key(key)
         .is_err());
     }
 }

@@ -124,6 +124,17 @@ impl TransformConfig {
                 .map(|(d, f)| (d, TransformFit::ShuffleLabels(f)))?,
             TransformConfig::Regression(t) => (t.apply(data)?, TransformFit::None),
         };
+        // Label maps other than `hierarchical` (which sets its own) make the old unit
+        // metadata meaningless; input maps and row selections keep it.
+        if matches!(
+            self,
+            TransformConfig::SelectClasses(_)
+                | TransformConfig::Binary(_)
+                | TransformConfig::ShuffleLabels(_)
+                | TransformConfig::Regression(_)
+        ) {
+            data.output_units = None;
+        }
         data.spec.name = format!("{}+{}", data.spec.name, self.kind());
         Ok((data, fit))
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::error::TransformFailure;
 use super::host::HostData;
 use crate::dataset::{Split, TargetData, TargetKind};
+use crate::output_unit::OutputUnit;
 
 /// A node of a class tree: a class, or a group of subtrees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,24 @@ pub struct HierarchyUnit {
     pub classes: Vec<u32>,
     /// Whether the unit is a single class's own (leaf) unit.
     pub leaf: bool,
+}
+
+impl HierarchyUnit {
+    /// The unit as data-set metadata: a leaf is named by its class (`3`), a group by the set
+    /// of its classes (`{0,2,4,6}`).
+    pub fn output_unit(&self) -> OutputUnit {
+        let name = if self.leaf && self.classes.len() == 1 {
+            self.classes[0].to_string()
+        } else {
+            let c: Vec<String> = self.classes.iter().map(u32::to_string).collect();
+            format!("{{{}}}", c.join(","))
+        };
+        OutputUnit {
+            level: self.level,
+            leaf: self.leaf,
+            name,
+        }
+    }
 }
 
 /// The units of a built hierarchy, in output order.
@@ -179,6 +198,7 @@ impl Hierarchical {
             *data.y_mut(split) = TargetData::Dense(y);
         }
         data.spec.target = TargetKind::Dense { outputs: u };
+        data.output_units = Some(fit.units.iter().map(HierarchyUnit::output_unit).collect());
         Ok((data, fit))
     }
 }

@@ -14,6 +14,7 @@ use super::error::TransformFailure;
 use crate::dataset::{
     Dataset, DatasetSpec, InMemoryDataset, InputStorage, Split, TargetData, TargetKind,
 };
+use crate::output_unit::OutputUnit;
 
 /// A whole data set on the host.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,9 @@ pub struct HostData {
     pub test_y: TargetData,
     /// The files the data came from (kept for the run manifest).
     pub files: Vec<PathBuf>,
+    /// What each output unit stands for (hierarchical targets). Input maps and row selections
+    /// keep it; label maps replace it (`hierarchical`) or drop it.
+    pub output_units: Option<Vec<OutputUnit>>,
 }
 
 fn select_rows<T: Copy>(v: &[T], d: usize, keep: &[usize]) -> Vec<T> {
@@ -56,6 +60,7 @@ impl HostData {
             train_y: ds.targets(Split::Train).clone(),
             test_y: ds.targets(Split::Test).clone(),
             files: ds.source_files().to_vec(),
+            output_units: ds.output_units().map(<[OutputUnit]>::to_vec),
             spec,
         }
     }
@@ -70,17 +75,22 @@ impl HostData {
             test_x: p.test.0,
             test_y: p.test.1,
             files: p.files,
+            output_units: p.output_units,
         }
     }
 
     /// The in-memory data set (checks sizes and labels again).
     pub fn into_dataset(self) -> Result<InMemoryDataset, NnError> {
-        Ok(InMemoryDataset::from_storage(
+        let ds = InMemoryDataset::from_storage(
             self.spec,
             (self.train_x, self.train_y),
             (self.test_x, self.test_y),
         )?
-        .with_files(self.files))
+        .with_files(self.files);
+        match self.output_units {
+            Some(units) => ds.with_output_units(units),
+            None => Ok(ds),
+        }
     }
 
     /// Stored inputs of a split.

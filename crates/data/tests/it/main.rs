@@ -6,6 +6,7 @@ mod fuzz;
 mod generators;
 mod idx;
 mod npy;
+mod output_units;
 mod sampling;
 mod storage;
 mod synthetic_extra;

@@ -43,6 +43,7 @@ fn tiny_cnn(linear: bool) -> CnnConfig {
         width: 1.0,
         linear,
         init: ConvInit::KaimingNormal,
+        head_init: learnscope_models::HeadInit::Default,
     }
 }
 
@@ -469,4 +470,58 @@ fn invalid_configs_and_inputs_name_the_problem() {
     assert!(cfg.build(&be, DType::F32, &[28, 28], 2, k).is_err());
     cfg.blocks.clear();
     assert!(cfg.build(&be, DType::F32, &[28, 28], 2, k).is_err());
+}
+
+/// `head_init = scaled { gain }` multiplies the default logits by exactly `gain` (zero head
+/// bias, same weights otherwise); `zero` gives logits that are exactly 0.
+#[test]
+fn head_init_scales_the_logits() {
+    let be = be();
+    let x = Tensor::from_f64(
+        &be,
+        DType::F64,
+        &[3, 2, 6, 6],
+        &(0..216)
+            .map(|i| ((i * 37 % 101) as f64) / 50.0 - 1.0)
+            .collect::<Vec<_>>(),
+    );
+    let logits = |head_init| {
+        let mut cfg = tiny_cnn(false);
+        cfg.hidden_dropout = 0.0;
+        cfg.head_init = head_init;
+        let mut m = cfg
+            .build(&be, DType::F64, &[2, 6, 6], 3, RandomKey::root(1))
+            .unwrap();
+        let ctx = ForwardCtx::new(Mode::Probe, 0, RandomKey::root(0));
+        let f = m
+            .forward(&x, &ctx, &TapRequest::None)
+            .unwrap()
+            .logits
+            .to_host_f64(&be);
+        let mut bias = Vec::new();
+        m.visit_params(&mut |p| {
+            if p.name == "head.bias" {
+                bias = p.value.to_host_f64(&be);
+            }
+        });
+        (f, bias)
+    };
+    let (base, base_bias) = logits(learnscope_models::HeadInit::Default);
+    let (scaled, bias) = logits(learnscope_models::HeadInit::Scaled { gain: 0.01 });
+    assert!(bias.iter().all(|&b| b == 0.0));
+    for (i, (s, b)) in scaled.iter().zip(&base).enumerate() {
+        // Default logits minus the default bias, times the gain; one rounding per product.
+        let want = 0.01 * (b - base_bias[i % 3]);
+        assert!(
+            (s - want).abs() <= 1e-12 * want.abs().max(1e-3),
+            "{i}: {s} vs {want}"
+        );
+    }
+    let (zero, _) = logits(learnscope_models::HeadInit::Zero);
+    assert!(zero.iter().all(|&v| v == 0.0));
+    let mut bad = tiny_cnn(false);
+    bad.head_init = learnscope_models::HeadInit::Scaled { gain: f64::NAN };
+    assert!(bad
+        .build(&be, DType::F64, &[2, 6, 6], 3, RandomKey::root(1))
+        .is_err());
 }

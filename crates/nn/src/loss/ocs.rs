@@ -52,14 +52,16 @@ pub struct OptimalConstant {
 }
 
 impl HostTargets<'_> {
-    fn n(&self) -> usize {
+    /// Number of examples.
+    pub fn n(&self) -> usize {
         match self {
             HostTargets::Dense { values, outputs } => values.len() / (*outputs).max(1),
             HostTargets::Classes { labels, .. } => labels.len(),
         }
     }
 
-    fn width(&self) -> usize {
+    /// Values per example as the loss reads them (outputs, or classes).
+    pub fn width(&self) -> usize {
         match self {
             HostTargets::Dense { outputs, .. } => *outputs,
             HostTargets::Classes { classes, .. } => *classes,
@@ -68,7 +70,7 @@ impl HostTargets<'_> {
 
     /// Per-output mean of the targets as the loss reads them (one-hot for labels; for a single
     /// logit with labels, the frequency of label 1).
-    fn mean(&self) -> Vec<f64> {
+    pub fn mean(&self) -> Vec<f64> {
         let (n, c) = (self.n(), self.width());
         let mut m = vec![0.0; c];
         match self {
@@ -94,7 +96,7 @@ impl HostTargets<'_> {
     }
 
     /// Row i as the loss reads it (one-hot, or for one logit the label itself).
-    fn row(&self, i: usize) -> Vec<f64> {
+    pub fn row(&self, i: usize) -> Vec<f64> {
         let c = self.width();
         match self {
             HostTargets::Dense { values, .. } => values[i * c..(i + 1) * c].to_vec(),

@@ -1,5 +1,7 @@
 //! Integration tests of the probes with the trainer, one module per topic.
 
+mod decisions;
+mod p1;
 mod probes;
 mod sink;
 mod training;

@@ -1,5 +1,8 @@
 use learnscope_core::RandomKey;
-use learnscope_stats::{normal_pdf, normal_quantile, Correction, DecisionCounts};
+use learnscope_stats::{
+    normal_pdf, normal_quantile, partition_accuracy, threshold_scores, Correction, DecisionCounts,
+    StatsError,
+};
 
 /// An equal-variance Gaussian observer (noise ~ N(0,1), signal ~ N(d′,1), "yes" above
 /// `λ = d′/2 + c`) with d′ = 1.5, c = 0.3 over 20 000 trials of each class: the estimates
@@ -36,4 +39,66 @@ fn simulated_observer_recovers_sensitivity_and_bias() {
         );
     }
     assert_eq!(counts.true_negative_rate().unwrap(), 1.0 - f);
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// A 4-example, 2-unit response table scored by hand at θ = 0.5, β = 10.
+#[test]
+fn threshold_scores_of_a_hand_computed_table() {
+    let r = [0.9, 0.2, 0.5, 0.7, 0.1, 0.6, 0.7, 0.4];
+    let y = [true, false, false, true, false, false, false, true];
+    let s = threshold_scores(&r, &y, 2, 0.5, 10.0).unwrap();
+    // Unit 0: one positive (0.9, a hit); negatives 0.5 (a tie: "no"), 0.1 ("no"), 0.7 ("yes").
+    assert_eq!(s[0].tnr(), Some(2.0 / 3.0));
+    assert_eq!(s[0].tpr(), Some(1.0));
+    assert_eq!(s[0].base_rate(), Some(0.25));
+    assert!((s[0].false_alarm_strength.unwrap() - 1.3 / 3.0).abs() < 1e-15);
+    let g0 = (0.5 + sigmoid(4.0) + sigmoid(-2.0)) / 3.0;
+    assert!((s[0].tnr_graded.unwrap() - g0).abs() < 1e-15);
+    assert_eq!(s[0].at_threshold, 0.25);
+    // Unit 1: positives 0.7 (hit), 0.4 (miss); negatives 0.2 ("no"), 0.6 ("yes").
+    assert_eq!(s[1].tnr(), Some(0.5));
+    assert_eq!(s[1].tpr(), Some(0.5));
+    assert!((s[1].false_alarm_strength.unwrap() - 0.4).abs() < 1e-15);
+    let g1 = (sigmoid(3.0) + sigmoid(-1.0)) / 2.0;
+    assert!((s[1].tnr_graded.unwrap() - g1).abs() < 1e-15);
+    assert_eq!(s[1].at_threshold, 0.0);
+    // ±1 coding: θ = 0.
+    let s = threshold_scores(&[-1.0, 0.0, 0.3], &[false, false, true], 1, 0.0, 10.0).unwrap();
+    assert_eq!((s[0].tnr(), s[0].tpr()), (Some(1.0), Some(1.0)));
+    assert_eq!(s[0].false_alarm_strength, Some(-0.5));
+    assert!((s[0].at_threshold - 1.0 / 3.0).abs() < 1e-15);
+    // A unit without negatives has no TNR.
+    let s = threshold_scores(&[0.1, 0.9], &[true, true], 1, 0.5, 10.0).unwrap();
+    assert_eq!((s[0].tnr(), s[0].false_alarm_strength), (None, None));
+    assert_eq!(s[0].tpr(), Some(0.5));
+    // Bad input is named.
+    assert!(matches!(
+        threshold_scores(&[f64::NAN], &[true], 1, 0.5, 10.0),
+        Err(StatsError::NonFinite { index: 0, .. })
+    ));
+    assert!(matches!(
+        threshold_scores(&[0.1, 0.2], &[true], 1, 0.5, 10.0),
+        Err(StatsError::LengthMismatch { .. })
+    ));
+    assert!(threshold_scores(&[0.1], &[true], 1, 0.5, 0.0).is_err());
+}
+
+#[test]
+fn partition_accuracy_needs_one_positive_per_example() {
+    let r = [0.9, 0.2, 0.5, 0.7, 0.7, 0.4];
+    let one_hot = [true, false, false, true, false, true];
+    // Arg-max: unit 0 (right), unit 1 (right), unit 0 (wrong).
+    assert_eq!(
+        partition_accuracy(&r, &one_hot, 2, &[0, 1]).unwrap(),
+        Some(2.0 / 3.0)
+    );
+    // Unit 0 alone does not cover examples 1 and 2.
+    assert_eq!(partition_accuracy(&r, &one_hot, 2, &[0]).unwrap(), None);
+    let two = [true, true, false, true, false, true];
+    assert_eq!(partition_accuracy(&r, &two, 2, &[0, 1]).unwrap(), None);
+    assert!(partition_accuracy(&r, &one_hot, 2, &[2]).is_err());
 }

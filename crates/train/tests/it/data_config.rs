@@ -232,3 +232,29 @@ fn file_data_sets_build_from_toml() {
 fn cfg_with(cfg: &RunConfig, edit: impl Fn(&str) -> String) -> RunConfig {
     RunConfig::parse(&edit(&cfg.to_toml()), &[]).unwrap()
 }
+
+#[test]
+fn hierarchy_inputs_are_one_hot_by_default_or_seeded_random_features() {
+    let ds = build_data(&config("kind = \"hierarchy\"", "").unwrap()).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![8]);
+    assert_eq!(ds.output_units().map(|u| u.len()), Some(15));
+    let random = |seed: u64, extra: &str| {
+        let mut cfg = config(
+            &format!("kind = \"hierarchy\"\ninputs = \"random\"{extra}"),
+            "",
+        )
+        .unwrap();
+        cfg.seed = seed;
+        let ds = build_data(&cfg).unwrap();
+        let mut x = Vec::new();
+        ds.gather_inputs(Split::Train, &(0..8).collect::<Vec<_>>(), &mut x);
+        (ds.spec().input_shape.clone(), x)
+    };
+    let (shape, a) = random(0, "");
+    assert_eq!(shape, vec![32]);
+    assert_eq!(a, random(0, "").1);
+    assert_ne!(a, random(1, "").1);
+    assert_eq!(random(0, "\nfeature_dim = 5").0, vec![5]);
+    let e = config("kind = \"hierarchy\"\ninputs = \"gaussian\"", "").unwrap_err();
+    assert!(e.contains("gaussian") && e.contains("one_hot"), "{e}");
+}
