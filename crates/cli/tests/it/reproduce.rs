@@ -147,3 +147,44 @@ fn unknown_presets_and_used_directories_are_errors() {
         text(&out)
     );
 }
+
+/// `reproduce p1 --smoke` (what CI runs): the identity rows of P1 pass and the report row is
+/// reported; the replication and CNN arms do not run at this size and their rows are left out.
+#[test]
+fn reproduce_p1_smoke_identity_rows_pass() {
+    let dir = scratch("reproduce-p1");
+    let out = learnscope()
+        .current_dir(&dir)
+        .args(["reproduce", "p1", "--smoke", "--out", "P"])
+        .output()
+        .unwrap();
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("row p1-cnn-ocs-dip left out"), "{stdout}");
+    let rows = rows(&dir.join("P"));
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "p1-bias-exponential",
+            "p1-modes-sigmoid",
+            "p1-ocs-before-modes",
+            "p1-deep-modes",
+            "p1-ocs-mode-root",
+            "p1-ocs-mode-no-root",
+            "p1-centred-no-bias-control",
+            "p1-both-biases-flow"
+        ]
+    );
+    for r in &rows {
+        let want = if r["kind"] == "report" {
+            "reported"
+        } else {
+            "pass"
+        };
+        assert_eq!(r["outcome"], want, "{r}");
+    }
+    // The runs carry the `modes` theory next to the measurement (drawn dashed by `report`).
+    let metrics = std::fs::read_to_string(dir.join("P/runs/main-seed0/metrics.jsonl")).unwrap();
+    assert!(metrics.contains(r#""split":"theory""#) && metrics.contains(r#""split":"flow""#));
+}
