@@ -1,7 +1,8 @@
 //! `learnscope demo`: runs `experiments/demo.toml` (embedded) into a run directory and prints
-//! a short table read back from it: the training loss, the distance of the mean output from the
-//! optimal constant solution (d_OCS) and the outputs' input dependence (spread), at log-spaced
-//! steps; then when the loss halved and when the OCS was reached.
+//! a short table read back from it: the training loss, the distance of the outputs from the
+//! optimal constant solution (d_OCS = E‖f(x) − c*‖²) and their input sensitivity
+//! (V_x = E‖f(x) − E f‖²) on the training items, at log-spaced steps; then when the loss halved
+//! and when the OCS was reached.
 
 use std::path::PathBuf;
 
@@ -46,13 +47,14 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
             .records()
             .iter()
             .filter(|r| r.probe == probe && r.key == key && r.layer.is_none())
+            .filter(|r| r.split == "train")
             .map(|r| (r.step, r.value))
             .collect()
     };
     let (loss, d_ocs, spread) = (
         series("loss", "batch_loss"),
         series("ocs", "d_ocs"),
-        series("ocs", "spread"),
+        series("ocs", "input_sensitivity"),
     );
     let ocs_loss = series("ocs", "ocs_loss").first().map_or(f64::NAN, |x| x.1);
     println!(
@@ -61,7 +63,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
     println!();
     println!(
         "{:>8}  {:>10}  {:>10}  {:>10}",
-        "step", "loss", "d_OCS", "spread"
+        "step", "loss", "d_OCS", "V_x"
     );
     let at = |v: &[(u64, f64)], step: u64| v.iter().find(|x| x.0 == step).map_or(f64::NAN, |x| x.1);
     // Rows at about three log-spaced steps per decade: the first recorded step at or after
@@ -90,7 +92,7 @@ pub fn run(args: &DemoArgs) -> Result<i32> {
     if let Some(&(_, d0)) = d_ocs.first() {
         if let Some(&(s, _)) = d_ocs.iter().find(|(_, d)| *d < 0.1 * d0) {
             println!(
-                "OCS reached at  step {s} (d_OCS below 10% of its initial value; spread across items still {:.3})",
+                "OCS reached at  step {s} (d_OCS below 10% of its initial value; input sensitivity V_x still {:.3})",
                 at(&spread, s)
             );
         }

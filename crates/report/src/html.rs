@@ -27,7 +27,7 @@ use crate::svg::{Band, Line, Plot};
 use crate::theory::TheoryCurve;
 
 /// The most data curves one figure draws.
-pub const MAX_CURVES: usize = 12;
+pub const MAX_CURVES: usize = 24;
 
 const PALETTE: [&str; 10] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -396,8 +396,15 @@ fn figure(
     let mut curves: Vec<Curve> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let total = groups.len() * series.len();
+    // Measured series first, so a figure over the curve limit drops predictions, not data.
+    let is_theory = |s: &&SeriesKey| THEORY_SPLITS.contains(&s.split.as_str());
+    let ordered: Vec<&SeriesKey> = series
+        .iter()
+        .filter(|s| !is_theory(s))
+        .chain(series.iter().filter(is_theory))
+        .collect();
     for g in groups {
-        for s in series {
+        for s in ordered.iter().copied() {
             let versions: Vec<&[(u64, f64)]> = g
                 .members
                 .iter()

@@ -2,7 +2,7 @@
 //! biases (zero-initialised) and small Gaussian weights, trained by full-batch gradient descent
 //! on the 8-item hierarchical task of P1 (Saxe et al. 2019). Its records show P1's
 //! optimal-constant-solution phase: the mean output reaches the OCS (d_OCS → 0) long before the
-//! outputs depend on the input (spread ≈ 0), then the tree's modes are learned, broadest first.
+//! outputs depend on the input (input sensitivity V_x ≈ 0), then the tree's modes are learned, broadest first.
 
 use learnscope_train::config::RunConfig;
 use learnscope_train::TrainError;
