@@ -42,6 +42,8 @@ use learnscope_stats::{partition_accuracy, threshold_scores};
 use learnscope_train::{Flow, Metric, Probe, ProbeNeeds, Recorder, StepCtx};
 use serde::{Deserialize, Serialize};
 
+use crate::response::ResponseMap;
+
 /// How logits become responses, and the default threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,26 +88,20 @@ impl Coding {
         }
     }
 
+    /// The logits → responses map of this coding.
+    pub fn map(self) -> ResponseMap {
+        match self {
+            Coding::ZeroOne | Coding::PlusMinus => ResponseMap::Identity,
+            Coding::Sigmoid => ResponseMap::Sigmoid,
+            Coding::Softmax => ResponseMap::Softmax,
+        }
+    }
+
     /// Responses of a row-major `n × outputs` logit table (finite logits).
     pub fn responses(self, logits: &[f64], outputs: usize) -> Vec<f64> {
-        match self {
-            Coding::ZeroOne | Coding::PlusMinus => logits.to_vec(),
-            // σ(z) = 1 − σ(−z): the graded rejection of −z at θ = 0, β = 1 (overflow-safe).
-            Coding::Sigmoid => logits
-                .iter()
-                .map(|&z| learnscope_stats::graded_rejection(-z, 0.0, 1.0))
-                .collect(),
-            Coding::Softmax => {
-                let mut out = Vec::with_capacity(logits.len());
-                for row in logits.chunks_exact(outputs.max(1)) {
-                    let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                    let e: Vec<f64> = row.iter().map(|z| (z - m).exp()).collect();
-                    let s: f64 = e.iter().sum();
-                    out.extend(e.iter().map(|v| v / s));
-                }
-                out
-            }
-        }
+        let mut r = logits.to_vec();
+        self.map().apply_rows(&mut r, outputs);
+        r
     }
 
     /// Whether a training base rate equal to θ is a tie (0/1-valued responses).

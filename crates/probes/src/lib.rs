@@ -8,6 +8,7 @@ pub mod modes;
 pub mod ocs;
 pub mod per_example;
 pub mod registry;
+pub mod response;
 pub mod sharpness;
 pub mod singular_values;
 

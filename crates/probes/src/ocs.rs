@@ -23,54 +23,11 @@
 
 use learnscope_core::{ProbeSchedule, RandomKey};
 use learnscope_data::{Dataset, Split};
-use learnscope_nn::loss::{HostTargets, Loss, LossKind};
+use learnscope_nn::loss::{HostTargets, Loss};
 use learnscope_nn::{Backend, NnError};
 use learnscope_train::{Flow, Probe, ProbeNeeds, Recorder, StepCtx};
 
-/// How logits become responses (the space in which c* and the targets live).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseMap {
-    /// r = f.
-    Identity,
-    /// r = σ(f), per output.
-    Sigmoid,
-    /// r = softmax(f).
-    Softmax,
-}
-
-impl ResponseMap {
-    /// The map a loss compares targets in.
-    pub fn for_loss(loss: &Loss) -> Self {
-        match loss.kind {
-            LossKind::Bce => ResponseMap::Sigmoid,
-            LossKind::CrossEntropy | LossKind::SpectralDecouplingCe { .. } => ResponseMap::Softmax,
-            LossKind::Mse | LossKind::Hinge | LossKind::MulticlassHinge => ResponseMap::Identity,
-        }
-    }
-
-    /// Maps one row of logits in place.
-    pub fn apply(self, row: &mut [f64]) {
-        match self {
-            ResponseMap::Identity => {}
-            ResponseMap::Sigmoid => row.iter_mut().for_each(|v| *v = sigmoid(*v)),
-            ResponseMap::Softmax => {
-                let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                row.iter_mut().for_each(|v| *v = (*v - m).exp());
-                let z: f64 = row.iter().sum();
-                row.iter_mut().for_each(|v| *v /= z);
-            }
-        }
-    }
-}
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
+use crate::response::ResponseMap;
 
 /// The out-of-distribution input set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -165,7 +122,7 @@ impl OcsProbe {
             ResponseMap::Identity => constant.output.clone(),
             ResponseMap::Sigmoid | ResponseMap::Softmax => targets.mean(),
         };
-        let label_variance = label_variance(&targets, &ocs);
+        let label_variance = label_variance(&targets, &targets.mean());
         let ood = match ood {
             OodConfig::None => None,
             OodConfig::Gaussian { examples } => {
@@ -223,16 +180,16 @@ impl OcsProbe {
     }
 }
 
-/// E_train‖y − c*‖² with targets as the loss reads them (one-hot for labels).
-fn label_variance(targets: &HostTargets<'_>, ocs: &[f64]) -> f64 {
+/// E_train‖y − ȳ‖² with targets as the loss reads them (one-hot for labels).
+fn label_variance(targets: &HostTargets<'_>, mean: &[f64]) -> f64 {
     let n = targets.n();
     (0..n)
         .map(|i| {
             targets
                 .row(i)
                 .iter()
-                .zip(ocs)
-                .map(|(y, c)| (y - c).powi(2))
+                .zip(mean)
+                .map(|(y, m)| (y - m).powi(2))
                 .sum::<f64>()
         })
         .sum::<f64>()
@@ -348,15 +305,5 @@ mod tests {
         assert_eq!(s.input_sensitivity, 1.0);
         assert_eq!(s.d_ocs, (4.0 + 8.0) / 2.0);
         assert!((s.d_ocs - s.input_sensitivity - s.mean_output_error).abs() < 1e-15);
-    }
-
-    #[test]
-    fn response_maps() {
-        let mut r = [0.0, (3.0f64).ln()];
-        ResponseMap::Softmax.apply(&mut r);
-        assert!((r[0] - 0.25).abs() < 1e-15 && (r[1] - 0.75).abs() < 1e-15);
-        let mut s = [0.0, -800.0, 800.0];
-        ResponseMap::Sigmoid.apply(&mut s);
-        assert_eq!(s, [0.5, 0.0, 1.0]);
     }
 }
