@@ -26,13 +26,15 @@
 //! step at which the closed-form mode reaches s_α/2 under the first step's learning rate).
 
 use learnscope_core::{LrSchedule, ProbeSchedule};
-use learnscope_data::{Dataset, Split};
+use learnscope_data::Dataset;
 use learnscope_nn::loss::{Loss, LossKind, Reduction};
-use learnscope_nn::{Backend, NnError};
+use learnscope_nn::{Backend, NnError, Tensor};
+use learnscope_theory::linalg::{dot, matvec, norm};
 use learnscope_theory::{
-    deep_half_time, flow_time, DeepLinearFlow, DeepModeCurve, LinearPrediction, Moments, Svd,
+    decoupled_prediction, deep_half_time, effective_map, DeepLinearFlow, DeepModeCurve,
+    LinearPrediction, Moments, Svd, TheoryError,
 };
-use learnscope_train::{Flow, Probe, ProbeNeeds, Recorder, StepCtx};
+use learnscope_train::{Flow, Metric, Probe, Recorder, StepCtx};
 
 /// Which Σyx the modes come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -89,7 +91,8 @@ pub struct ModesProbe {
     name: String,
     schedule: ProbeSchedule,
     lr: LrSchedule,
-    reduction: Reduction,
+    /// Flow time per unit of learning rate (1, or P for the `sum` reduction).
+    time_per_lr: f64,
     chain: Chain,
     moments: Moments,
     svd: Svd,
@@ -110,9 +113,16 @@ struct Running {
     offset0: Vec<f64>,
     has_offset: bool,
     d_ocs0: f64,
+    /// The gradient flow from θ₀ at `flow_steps · flow_dt`.
     flow: Option<DeepLinearFlow>,
-    /// RK4 steps of `flow_dt` taken from θ₀.
     flow_steps: u64,
+}
+
+/// Host copies of a chain's weights and biases.
+type HostLayers = (Vec<Vec<f64>>, Vec<Option<Vec<f64>>>);
+
+fn theory_err(e: TheoryError) -> NnError {
+    NnError::setting("modes", e.to_string(), "valid theory inputs")
 }
 
 impl ModesProbe {
@@ -140,14 +150,7 @@ impl ModesProbe {
             }
         }
         let chain = Chain::from_names(param_names)?;
-        let spec = data.spec();
-        let (n, d) = (spec.train_len, spec.input_size());
-        let mut x = Vec::with_capacity(n * d);
-        data.gather_inputs(Split::Train, &(0..n).collect::<Vec<_>>(), &mut x);
-        let targets = data.host_targets(Split::Train);
-        let k = targets.width();
-        let y: Vec<f64> = (0..n).flat_map(|i| targets.row(i)).collect();
-        let moments = Moments::from_data(&x, &y, n, d, k).map_err(|e| e.to_string())?;
+        let moments = learnscope_train::plan::train_moments(data).map_err(|e| e.to_string())?;
         let output_bias = chain.layers.last().is_some_and(|l| l.1.is_some());
         let centred = match target {
             ModeTarget::Auto => output_bias,
@@ -159,12 +162,17 @@ impl ModesProbe {
         } else {
             moments.sigma_yx.clone()
         };
-        let svd = Svd::new(&sigma, k, d, 1e-10).map_err(|e| e.to_string())?;
+        let svd =
+            Svd::new(&sigma, moments.outputs, moments.inputs, 1e-10).map_err(|e| e.to_string())?;
+        let reduction = match loss.reduction {
+            Reduction::Mean => learnscope_theory::Reduction::Mean,
+            Reduction::Sum => learnscope_theory::Reduction::Sum,
+        };
         Ok(ModesProbe {
             name,
             schedule,
             lr: lr.clone(),
-            reduction: loss.reduction,
+            time_per_lr: reduction.time_per_lr(moments.examples),
             chain,
             moments,
             svd,
@@ -176,151 +184,97 @@ impl ModesProbe {
         })
     }
 
-    /// Flow time at `step`.
+    /// Flow time at `step` (steps only increase within a run).
     fn time(&mut self, step: u64) -> f64 {
-        if step < self.lr_step {
-            self.lr_sum = 0.0;
-            self.lr_step = 0;
-        }
         while self.lr_step < step {
             self.lr_sum += self.lr.lr_at(self.lr_step);
             self.lr_step += 1;
         }
-        let reduction = match self.reduction {
-            Reduction::Mean => learnscope_theory::Reduction::Mean,
-            Reduction::Sum => learnscope_theory::Reduction::Sum,
-        };
-        flow_time(self.lr_sum, reduction, self.moments.examples)
+        self.lr_sum * self.time_per_lr
     }
 
     /// (W, c) of host weights and biases.
-    fn effective(&self, weights: &[Vec<f64>], biases: &[Option<Vec<f64>>]) -> (Vec<f64>, Vec<f64>) {
-        let n0 = self.moments.inputs;
-        let mut w = learnscope_theory::linalg::identity(n0);
-        let mut c = vec![0.0; n0];
-        let mut rows = n0;
-        for (wl, bl) in weights.iter().zip(biases) {
-            let out = wl.len() / rows.max(1);
-            w = learnscope_theory::linalg::matmul(wl, &w, out, rows, n0);
-            c = learnscope_theory::linalg::matvec(wl, &c, out, rows);
-            if let Some(b) = bl {
-                c.iter_mut().zip(b).for_each(|(ci, bi)| *ci += bi);
-            }
-            rows = out;
-        }
-        (w, c)
+    fn effective(&self, (weights, biases): &HostLayers) -> (Vec<f64>, Vec<f64>) {
+        let layers: Vec<(&[f64], Option<&[f64]>)> = weights
+            .iter()
+            .zip(biases)
+            .map(|(w, b)| (w.as_slice(), b.as_deref()))
+            .collect();
+        effective_map(self.moments.inputs, &layers)
     }
 
-    fn strengths(&self, w: &[f64]) -> Vec<f64> {
-        let (k, n) = (self.moments.outputs, self.moments.inputs);
-        (0..self.svd.rank)
-            .map(|a| {
-                let u = self.svd.u_col(a);
-                let v = self.svd.v_col(a);
-                let wv = learnscope_theory::linalg::matvec(w, &v, k, n);
-                learnscope_theory::linalg::dot(&u, &wv)
-            })
-            .collect()
-    }
-
-    fn host_params<B: Backend>(
-        &self,
-        ctx: &StepCtx<'_, B>,
-        theta: &[learnscope_nn::Tensor<B>],
-    ) -> (Vec<Vec<f64>>, Vec<Option<Vec<f64>>>) {
+    fn host_layers<B: Backend>(&self, be: &B, theta: &[Tensor<B>]) -> HostLayers {
         let weights = self
             .chain
             .layers
             .iter()
-            .map(|&(w, _)| theta[w].to_host_f64(ctx.be))
+            .map(|&(w, _)| theta[w].to_host_f64(be))
             .collect();
         let biases = self
             .chain
             .layers
             .iter()
-            .map(|&(_, b)| b.map(|b| theta[b].to_host_f64(ctx.be)))
+            .map(|&(_, b)| b.map(|b| theta[b].to_host_f64(be)))
             .collect();
         (weights, biases)
     }
 
-    fn start<B: Backend>(
-        &mut self,
-        ctx: &StepCtx<'_, B>,
-        out: &mut dyn Recorder,
-    ) -> Result<Running, NnError> {
-        let mut sink = Discard;
-        let out: &mut dyn Recorder = if self.announced { &mut sink } else { out };
-        self.announced = true;
-        let theory_err = |e: learnscope_theory::TheoryError| {
-            NnError::setting("modes", e.to_string(), "valid theory inputs")
-        };
-        let (w0s, b0s) = self.host_params(ctx, ctx.theta_init);
-        let (w0, c0) = self.effective(&w0s, &b0s);
-        let u0 = self.strengths(&w0);
-        let layers = self.chain.layers.len();
-        let has_offset = b0s.iter().any(Option::is_some);
-        let output_only = b0s[..layers - 1].iter().all(Option::is_none);
+    /// The theory from θ₀, and the once-per-run records.
+    fn start<B: Backend>(&self, ctx: &StepCtx<'_, B>) -> Result<(Running, Vec<Metric>), NnError> {
+        let layers0 = self.host_layers(ctx.be, ctx.theta_init);
+        let (w0, c0) = self.effective(&layers0);
+        let u0 = strengths(&self.svd, &w0);
+        let depth = self.chain.layers.len();
+        let biases = &layers0.1;
+        let has_offset = biases.iter().any(Option::is_some);
+        let output_only = biases[..depth - 1].iter().all(Option::is_none);
         let centred_inputs = self.moments.x_mean_norm() <= 1e-12;
         let white = self.moments.is_white_on(&self.svd.v, 1e-9);
         // Decoupled: W₀ equals its projection on the modes, with positive strengths.
-        let projected =
-            learnscope_theory::decoupled_prediction(&self.svd, &u0).map_err(theory_err)?;
-        let w0_norm = learnscope_theory::linalg::norm(&w0);
-        let residual = learnscope_theory::linalg::norm(
+        let projected = decoupled_prediction(&self.svd, &u0).map_err(theory_err)?;
+        let residual = norm(
             &w0.iter()
                 .zip(&projected)
                 .map(|(a, b)| a - b)
                 .collect::<Vec<_>>(),
         );
         let decoupled =
-            residual <= 1e-8 * w0_norm.max(f64::MIN_POSITIVE) && u0.iter().all(|&u| u > 0.0);
+            residual <= 1e-8 * norm(&w0).max(f64::MIN_POSITIVE) && u0.iter().all(|&u| u > 0.0);
         let closed_form = white && decoupled && (!has_offset || (output_only && centred_inputs));
-        out.scalar(
+        let mut once = vec![metric(
             &self.name,
             "closed_form_applies",
             "train",
+            None,
             f64::from(u8::from(closed_form)),
-        );
-        let lr0 = self.lr.lr_at(0);
-        let per_lr = match self.reduction {
-            Reduction::Mean => 1.0,
-            Reduction::Sum => self.moments.examples as f64,
-        };
+        )];
+        let steps_per_time = 1.0 / (self.lr.lr_at(0) * self.time_per_lr);
         let mut curves = Vec::new();
         for (a, &s) in self.svd.s.iter().enumerate() {
-            out.record(learnscope_train::Metric {
-                probe: self.name.clone(),
-                key: "singular_value".into(),
-                split: "train".into(),
-                layer: None,
-                index: Some(a as i64),
-                index2: None,
-                value: s,
-            });
+            once.push(metric(&self.name, "singular_value", "train", Some(a), s));
             if closed_form {
-                curves.push(DeepModeCurve::new(s, u0[a], layers).map_err(theory_err)?);
-                let half = deep_half_time(s, u0[a], layers).map_err(theory_err)?;
-                out.record(learnscope_train::Metric {
-                    probe: self.name.clone(),
-                    key: "half_step".into(),
-                    split: "theory".into(),
-                    layer: None,
-                    index: Some(a as i64),
-                    index2: None,
-                    value: half / (lr0 * per_lr),
-                });
+                curves.push(DeepModeCurve::new(s, u0[a], depth).map_err(theory_err)?);
+                let half = deep_half_time(s, u0[a], depth).map_err(theory_err)?;
+                once.push(metric(
+                    &self.name,
+                    "half_step",
+                    "theory",
+                    Some(a),
+                    half * steps_per_time,
+                ));
             }
         }
         let d_ocs0 = LinearPrediction::evaluate(&self.moments, &w0, &c0)
             .map_err(theory_err)?
             .d_ocs;
         let flow = match self.flow_dt {
-            Some(_) => {
-                Some(DeepLinearFlow::new(self.moments.clone(), w0s, b0s).map_err(theory_err)?)
-            }
+            Some(_) => Some(
+                DeepLinearFlow::new(self.moments.clone(), layers0.0, layers0.1)
+                    .map_err(theory_err)?,
+            ),
             None => None,
         };
-        Ok(Running {
+        let running = Running {
             closed_form,
             curves,
             offset0: c0,
@@ -328,27 +282,28 @@ impl ModesProbe {
             d_ocs0,
             flow,
             flow_steps: 0,
-        })
+        };
+        Ok((running, once))
     }
 }
 
-/// A recorder that drops everything (the once-per-run records of a resumed run).
-struct Discard;
-
-impl Recorder for Discard {
-    fn record(&mut self, _metric: learnscope_train::Metric) {}
+/// u_α = u_αᵀ W v_α for every mode of `svd` (W row-major outputs × inputs).
+fn strengths(svd: &Svd, w: &[f64]) -> Vec<f64> {
+    (0..svd.rank)
+        .map(|a| dot(&svd.u_col(a), &matvec(w, &svd.v_col(a), svd.rows, svd.cols)))
+        .collect()
 }
 
-fn indexed(out: &mut dyn Recorder, probe: &str, key: &str, split: &str, i: usize, value: f64) {
-    out.record(learnscope_train::Metric {
+fn metric(probe: &str, key: &str, split: &str, index: Option<usize>, value: f64) -> Metric {
+    Metric {
         probe: probe.into(),
         key: key.into(),
         split: split.into(),
         layer: None,
-        index: Some(i as i64),
+        index: index.map(|i| i as i64),
         index2: None,
         value,
-    });
+    }
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -373,23 +328,19 @@ impl<B: Backend> Probe<B> for ModesProbe {
     fn schedule(&self) -> &ProbeSchedule {
         &self.schedule
     }
-    fn needs(&self) -> ProbeNeeds {
-        ProbeNeeds::default()
-    }
     fn observe(&mut self, ctx: &StepCtx<'_, B>, out: &mut dyn Recorder) -> Result<Flow, NnError> {
-        let theory_err = |e: learnscope_theory::TheoryError| {
-            NnError::setting("modes", e.to_string(), "valid theory inputs")
-        };
         if self.state.is_none() {
-            let running = self.start(ctx, out)?;
+            let (running, once) = self.start(ctx)?;
+            if !self.announced {
+                once.into_iter().for_each(|m| out.record(m));
+                self.announced = true;
+            }
             self.state = Some(running);
         }
         let t = self.time(ctx.step);
-        let (ws, bs) = self.host_params(ctx, ctx.theta);
-        let (w, c) = self.effective(&ws, &bs);
-        let u = self.strengths(&w);
+        let (w, c) = self.effective(&self.host_layers(ctx.be, ctx.theta));
+        let u = strengths(&self.svd, &w);
         let measured = LinearPrediction::evaluate(&self.moments, &w, &c).map_err(theory_err)?;
-        let y_mean = self.moments.y_mean.clone();
         let s_max = self
             .svd
             .s
@@ -397,29 +348,28 @@ impl<B: Backend> Probe<B> for ModesProbe {
             .copied()
             .unwrap_or(1.0)
             .max(f64::MIN_POSITIVE);
-        let name = self.name.clone();
-        let name = name.as_str();
         let run = self.state.as_mut().expect("started above");
+        let name = self.name.as_str();
+        let y_mean = &self.moments.y_mean;
         for (a, &ua) in u.iter().enumerate() {
-            indexed(out, name, "strength", "train", a, ua);
+            out.record(metric(name, "strength", "train", Some(a), ua));
         }
         out.scalar(name, "d_ocs", "train", measured.d_ocs);
         out.scalar(name, "loss", "train", measured.loss);
         if run.has_offset {
-            out.scalar(name, "offset_distance", "train", distance(&c, &y_mean));
+            out.scalar(name, "offset_distance", "train", distance(&c, y_mean));
         }
         if run.closed_form {
             let ut: Vec<f64> = run.curves.iter_mut().map(|cv| cv.at(t)).collect();
-            let wt = learnscope_theory::decoupled_prediction(&self.svd, &ut).map_err(theory_err)?;
+            let wt = decoupled_prediction(&self.svd, &ut).map_err(theory_err)?;
             let ct: Vec<f64> = if run.has_offset {
-                learnscope_theory::bias::output_bias(&y_mean, &run.offset0, t)
-                    .map_err(theory_err)?
+                learnscope_theory::bias::output_bias(y_mean, &run.offset0, t).map_err(theory_err)?
             } else {
                 vec![0.0; y_mean.len()]
             };
             let pred = LinearPrediction::evaluate(&self.moments, &wt, &ct).map_err(theory_err)?;
             for (a, &v) in ut.iter().enumerate() {
-                indexed(out, name, "strength", "theory", a, v);
+                out.record(metric(name, "strength", "theory", Some(a), v));
             }
             out.scalar(name, "d_ocs", "theory", pred.d_ocs);
             out.scalar(name, "loss", "theory", pred.loss);
@@ -436,7 +386,7 @@ impl<B: Backend> Probe<B> for ModesProbe {
                 (measured.d_ocs - pred.d_ocs).abs() / run.d_ocs0.max(f64::MIN_POSITIVE),
             );
             if run.has_offset {
-                out.scalar(name, "offset_distance", "theory", distance(&ct, &y_mean));
+                out.scalar(name, "offset_distance", "theory", distance(&ct, y_mean));
                 out.scalar(
                     name,
                     "offset_error_rel",
@@ -450,26 +400,6 @@ impl<B: Backend> Probe<B> for ModesProbe {
             // partial step from a copy, so its values do not depend on which steps were
             // observed before (a resumed run reproduces them bit for bit).
             let grid = (t / dt).floor() as u64;
-            if grid < run.flow_steps {
-                // A resumed or restarted run: integrate again from θ₀.
-                let (w0s, b0s) = {
-                    let weights = self
-                        .chain
-                        .layers
-                        .iter()
-                        .map(|&(wi, _)| ctx.theta_init[wi].to_host_f64(ctx.be))
-                        .collect();
-                    let biases = self
-                        .chain
-                        .layers
-                        .iter()
-                        .map(|&(_, bi)| bi.map(|bi| ctx.theta_init[bi].to_host_f64(ctx.be)))
-                        .collect();
-                    (weights, biases)
-                };
-                *flow = DeepLinearFlow::new(self.moments.clone(), w0s, b0s).map_err(theory_err)?;
-                run.flow_steps = 0;
-            }
             while run.flow_steps < grid {
                 flow.rk4_step(dt);
                 run.flow_steps += 1;
@@ -479,26 +409,17 @@ impl<B: Backend> Probe<B> for ModesProbe {
             if rest > 0.0 {
                 at_t.rk4_step(rest);
             }
-            let flow = &at_t;
-            let (wf, cf) = flow.effective();
-            let uf = {
-                let (k, n) = (self.moments.outputs, self.moments.inputs);
-                (0..self.svd.rank)
-                    .map(|a| {
-                        let wv = learnscope_theory::linalg::matvec(&wf, &self.svd.v_col(a), k, n);
-                        learnscope_theory::linalg::dot(&self.svd.u_col(a), &wv)
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let pred = flow.prediction();
+            let (wf, cf) = at_t.effective();
+            let pred = at_t.prediction();
+            let uf = strengths(&self.svd, &wf);
             for (a, &v) in uf.iter().enumerate() {
-                indexed(out, name, "strength", "flow", a, v);
+                out.record(metric(name, "strength", "flow", Some(a), v));
             }
             out.scalar(name, "d_ocs", "flow", pred.d_ocs);
             out.scalar(name, "loss", "flow", pred.loss);
             let mut err = max_abs_diff(&u, &uf);
             if run.has_offset {
-                out.scalar(name, "offset_distance", "flow", distance(&cf, &y_mean));
+                out.scalar(name, "offset_distance", "flow", distance(&cf, y_mean));
                 err = err.max(max_abs_diff(&c, &cf));
             }
             out.scalar(name, "flow_error_rel", "train", err / s_max);

@@ -282,18 +282,34 @@ fn effective_of(
     dims: &[usize],
     offsets: &[(usize, Option<usize>)],
 ) -> (Vec<f64>, Vec<f64>) {
-    let n = dims[0];
-    let mut w = identity(n);
-    let mut c = vec![0.0; n];
-    for (l, &(wo, bo)) in offsets.iter().enumerate() {
-        let wl = &params[wo..wo + dims[l + 1] * dims[l]];
-        w = matmul(wl, &w, dims[l + 1], dims[l], n);
-        c = matvec(wl, &c, dims[l + 1], dims[l]);
-        if let Some(o) = bo {
-            for (ci, bi) in c.iter_mut().zip(&params[o..o + dims[l + 1]]) {
-                *ci += bi;
-            }
+    let layers: Vec<(&[f64], Option<&[f64]>)> = offsets
+        .iter()
+        .enumerate()
+        .map(|(l, &(wo, bo))| {
+            (
+                &params[wo..wo + dims[l + 1] * dims[l]],
+                bo.map(|o| &params[o..o + dims[l + 1]]),
+            )
+        })
+        .collect();
+    effective_map(dims[0], &layers)
+}
+
+/// The network map `f(x) = W x + c` of a linear chain: `W = W_L⋯W_1` (row-major, outputs ×
+/// `inputs`) and `c = c_L` with `c_l = W_l c_{l−1} + b_l`, `c_0 = 0`. Each layer is (row-major
+/// `W_l`, its bias if any); a layer's output width is `len(W_l) / fan-in`.
+pub fn effective_map(inputs: usize, layers: &[(&[f64], Option<&[f64]>)]) -> (Vec<f64>, Vec<f64>) {
+    let mut w = identity(inputs);
+    let mut c = vec![0.0; inputs];
+    let mut rows = inputs;
+    for (wl, bl) in layers {
+        let out = wl.len() / rows.max(1);
+        w = matmul(wl, &w, out, rows, inputs);
+        c = matvec(wl, &c, out, rows);
+        if let Some(b) = bl {
+            c.iter_mut().zip(b.iter()).for_each(|(ci, bi)| *ci += bi);
         }
+        rows = out;
     }
     (w, c)
 }

@@ -19,7 +19,7 @@ pub mod saxe;
 
 pub use deep::{deep_half_time, deep_learning_time, deep_mode, DeepModeCurve};
 pub use error::TheoryError;
-pub use flow::DeepLinearFlow;
+pub use flow::{effective_map, DeepLinearFlow};
 pub use linalg::Svd;
 pub use moments::Moments;
 pub use ocs::{decoupled_prediction, LinearPrediction, OcsPair};

@@ -333,21 +333,18 @@ fn decoupled_from_data(
     strength: f64,
     centred: bool,
 ) -> Result<DeepLinearInit, TrainError> {
-    let n = data.spec().train_len;
-    let mut x = Vec::with_capacity(n * input);
-    data.gather_inputs(Split::Train, &(0..n).collect::<Vec<_>>(), &mut x);
     let targets = data.host_targets(Split::Train);
-    if targets.width() != outputs {
+    if targets.width() != outputs || data.spec().input_size() != input {
         return Err(TrainError::Config(format!(
-            "model.init = decoupled_svd: the targets have {} values per example, the network {outputs} outputs",
+            "model.init = decoupled_svd: the data have {} inputs and {} targets per example, the network {input} inputs and {outputs} outputs",
+            data.spec().input_size(),
             targets.width()
         )));
     }
-    let y: Vec<f64> = (0..n).flat_map(|i| targets.row(i)).collect();
     let bad = |e: learnscope_theory::TheoryError| {
         TrainError::Config(format!("model.init = decoupled_svd: {e}"))
     };
-    let moments = learnscope_theory::Moments::from_data(&x, &y, n, input, outputs).map_err(bad)?;
+    let moments = train_moments(data).map_err(bad)?;
     let sigma = if centred {
         moments.centred_sigma_yx()
     } else {
@@ -365,6 +362,20 @@ fn decoupled_from_data(
         rank: svd.rank,
         strength,
     })
+}
+
+/// The moments (x̄, ȳ, Σxx, Σyx, E‖y‖²) of the training split, targets as the loss reads them
+/// (one-hot for class labels): all that the squared-loss dynamics of a linear network depend on.
+pub fn train_moments(
+    data: &dyn Dataset,
+) -> Result<learnscope_theory::Moments, learnscope_theory::TheoryError> {
+    let n = data.spec().train_len;
+    let d = data.spec().input_size();
+    let mut x = Vec::with_capacity(n * d);
+    data.gather_inputs(Split::Train, &(0..n).collect::<Vec<_>>(), &mut x);
+    let targets = data.host_targets(Split::Train);
+    let y: Vec<f64> = (0..n).flat_map(|i| targets.row(i)).collect();
+    learnscope_theory::Moments::from_data(&x, &y, n, d, targets.width())
 }
 
 /// What probe constructors may look at.
