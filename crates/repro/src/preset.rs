@@ -223,7 +223,8 @@ impl SeriesRef {
         s
     }
 
-    fn series(&self, records: &[MetricRecord]) -> Result<Vec<(u64, f64)>, String> {
+    /// The matching records as (step, value), in step order.
+    fn records(&self, records: &[MetricRecord]) -> Vec<(u64, f64)> {
         let mut v: Vec<(u64, f64)> = records
             .iter()
             .filter(|r| r.probe == self.probe && r.key == self.key)
@@ -232,6 +233,13 @@ impl SeriesRef {
             .map(|r| (r.step, r.value))
             .collect();
         v.sort_by_key(|x| x.0);
+        v
+    }
+
+    /// [`SeriesRef::records`], which must be non-empty with one value per step (otherwise the
+    /// selection is ambiguous, e.g. no `split` on a probe that records train and test).
+    fn series(&self, records: &[MetricRecord]) -> Result<Vec<(u64, f64)>, String> {
+        let v = self.records(records);
         if v.is_empty() {
             return Err(format!("no records for {}", self.describe()));
         }
@@ -340,20 +348,7 @@ impl MetricSpec {
                 Computed::Gradcheck => "gradcheck max relative error at init".into(),
             };
         }
-        let mut s = format!(
-            "{}/{}",
-            self.probe.as_deref().unwrap_or("?"),
-            self.key.as_deref().unwrap_or("?")
-        );
-        if let Some(sp) = &self.split {
-            s.push_str(&format!("[{sp}]"));
-        }
-        if let Some(l) = &self.layer {
-            s.push_str(&format!(" layer {l}"));
-        }
-        if let Some(i) = self.index {
-            s.push_str(&format!(" index {i}"));
-        }
+        let s = self.selection().describe();
         let r = match self.reduce {
             Reduce::First => "first".to_string(),
             Reduce::Last => "last".to_string(),
@@ -384,17 +379,21 @@ impl MetricSpec {
         format!("{s} {r}{window}")
     }
 
+    /// The records this metric reads (`probe`, `key`, `split`, `layer`, `index`).
+    fn selection(&self) -> SeriesRef {
+        SeriesRef {
+            probe: self.probe.clone().unwrap_or_else(|| "?".into()),
+            key: self.key.clone().unwrap_or_else(|| "?".into()),
+            split: self.split.clone(),
+            layer: self.layer.clone(),
+            index: self.index,
+            above: None,
+        }
+    }
+
     /// The series this metric reads from `records`, in step order.
     pub fn series(&self, records: &[MetricRecord]) -> Vec<(u64, f64)> {
-        let mut v: Vec<(u64, f64)> = records
-            .iter()
-            .filter(|r| Some(&r.probe) == self.probe.as_ref() && Some(&r.key) == self.key.as_ref())
-            .filter(|r| self.split.as_ref().is_none_or(|s| &r.split == s))
-            .filter(|r| r.layer == self.layer && r.index == self.index)
-            .map(|r| (r.step, r.value))
-            .collect();
-        v.sort_by_key(|x| x.0);
-        v
+        self.selection().records(records)
     }
 
     /// The last step inside the window (`until_step`, `before`); `None` = no limit.
@@ -415,10 +414,7 @@ impl MetricSpec {
 
     /// The number of a run from its records (an error names what was missing).
     pub fn from_records(&self, records: &[MetricRecord]) -> Result<f64, String> {
-        let mut s = self.series(records);
-        if s.is_empty() {
-            return Err(format!("no records for {}", self.describe()));
-        }
+        let mut s = self.selection().series(records)?;
         let end = self.window_end(records)?;
         if let Some(e) = end {
             s.retain(|x| e.contains(x.0));
@@ -428,15 +424,6 @@ impl MetricSpec {
                     self.describe()
                 ));
             }
-        }
-        // One value per step, or the metric is ambiguous (e.g. no `split` on a probe that records
-        // train and test).
-        if let Some(w) = s.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(format!(
-                "{} has several records at step {}; name the `split` (or layer, index)",
-                self.describe(),
-                w[0].0
-            ));
         }
         let values = s.iter().map(|x| x.1);
         Ok(match self.reduce {
