@@ -196,37 +196,33 @@ fn label_variance(targets: &HostTargets<'_>, mean: &[f64]) -> f64 {
         / n.max(1) as f64
 }
 
-/// `examples` inputs, feature j drawn from N(mean_j, sd_j²) of the training inputs.
+/// `examples` inputs, feature j drawn from N(mean_j, sd_j²) of the training inputs (two passes
+/// over the training split in chunks, so the variance has no cancellation error).
 fn gaussian_like_train(data: &dyn Dataset, examples: usize, key: RandomKey) -> Vec<f64> {
     let spec = data.spec();
     let (n, d) = (spec.train_len, spec.input_size());
-    let (mut sum, mut sq) = (vec![0.0; d], vec![0.0; d]);
-    let mut buf = Vec::new();
-    let chunk = 512;
-    let mut start = 0;
-    while start < n {
-        let idx: Vec<usize> = (start..(start + chunk).min(n)).collect();
-        start += idx.len();
-        buf.clear();
-        data.gather_inputs(Split::Train, &idx, &mut buf);
-        for row in buf.chunks_exact(d.max(1)) {
-            for j in 0..d {
-                sum[j] += row[j];
-                sq[j] += row[j] * row[j];
-            }
+    let for_each_row = |f: &mut dyn FnMut(&[f64])| {
+        let mut buf = Vec::new();
+        for start in (0..n).step_by(512) {
+            let idx: Vec<usize> = (start..(start + 512).min(n)).collect();
+            buf.clear();
+            data.gather_inputs(Split::Train, &idx, &mut buf);
+            buf.chunks_exact(d.max(1)).for_each(&mut *f);
         }
-    }
+    };
     let nn = n.max(1) as f64;
-    let mean: Vec<f64> = sum.iter().map(|s| s / nn).collect();
-    let sd: Vec<f64> = sq
-        .iter()
-        .zip(&mean)
-        .map(|(q, m)| (q / nn - m * m).max(0.0).sqrt())
-        .collect();
+    let mut mean = vec![0.0; d];
+    for_each_row(&mut |row| mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / nn));
+    let mut var = vec![0.0; d];
+    for_each_row(&mut |row| {
+        var.iter_mut()
+            .zip(row.iter().zip(&mean))
+            .for_each(|(s, (v, m))| *s += (v - m).powi(2) / nn)
+    });
     (0..examples * d)
         .map(|i| {
             let j = i % d;
-            mean[j] + sd[j] * key.normal_at(i as u64)
+            mean[j] + var[j].sqrt() * key.normal_at(i as u64)
         })
         .collect()
 }
@@ -295,6 +291,33 @@ impl<B: Backend> Probe<B> for OcsProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ood_inputs_have_the_training_moments() {
+        // One-hot items of the 8-item tree: each feature has mean 1/8 and variance 7/64.
+        let data = learnscope_data::HierarchySpec::eight_items()
+            .build()
+            .unwrap()
+            .dataset("tree");
+        let m = 20_000;
+        let x = gaussian_like_train(&data, m, RandomKey::root(7));
+        assert_eq!(x.len(), m * 8);
+        let sd = (7.0f64 / 64.0).sqrt();
+        for j in 0..8 {
+            let col: Vec<f64> = x.iter().skip(j).step_by(8).copied().collect();
+            let mean = col.iter().sum::<f64>() / m as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / m as f64;
+            // 5 standard errors: sd/√m for the mean, ≈ sd²·√(2/m) for the variance.
+            assert!(
+                (mean - 0.125).abs() < 5.0 * sd / (m as f64).sqrt(),
+                "{j}: {mean}"
+            );
+            assert!(
+                (var - sd * sd).abs() < 5.0 * sd * sd * (2.0 / m as f64).sqrt(),
+                "{j}: {var}"
+            );
+        }
+    }
 
     #[test]
     fn summary_splits_into_sensitivity_and_mean_error() {
