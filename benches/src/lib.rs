@@ -103,8 +103,9 @@ pub fn mlp(threads: usize) -> Workload {
         hidden: vec![512, 512],
         outputs: 10,
         activation: Activation::Relu,
-        bias: true,
+        bias: learnscope_models::BiasPlacement::All(true),
         parameterization: Parameterization::Standard,
+        init: Default::default(),
         dtype: DType::F32,
     };
     let model = cfg.build(&be, key).expect("valid config");

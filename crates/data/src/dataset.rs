@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use learnscope_nn::loss::HostTargets;
 use learnscope_nn::NnError;
 
+use crate::feature_design::FeatureDesign;
 use crate::output_unit::OutputUnit;
 
 /// Which part of a data set.
@@ -102,6 +103,12 @@ pub trait Dataset: Send + Sync {
     /// What each output unit stands for (tree level, leaf, name), for data sets whose dense
     /// multi-label targets come from a hierarchy; `None` otherwise.
     fn output_units(&self) -> Option<&[OutputUnit]> {
+        None
+    }
+
+    /// The features a synthetic generator planted and which examples carry them (for probes of
+    /// feature learning); `None` for data without such ground truth.
+    fn feature_design(&self) -> Option<&FeatureDesign> {
         None
     }
 
@@ -246,6 +253,7 @@ pub struct InMemoryDataset {
     test_y: TargetData,
     files: Vec<std::path::PathBuf>,
     units: Option<Vec<OutputUnit>>,
+    design: Option<FeatureDesign>,
 }
 
 impl InMemoryDataset {
@@ -326,6 +334,7 @@ impl InMemoryDataset {
             test_y: test.1,
             files: Vec::new(),
             units: None,
+            design: None,
         })
     }
 
@@ -355,6 +364,14 @@ impl InMemoryDataset {
         }
     }
 
+    /// Records the planted features; the design must match the input size and both splits'
+    /// example counts ([`FeatureDesign::validate`]).
+    pub fn with_feature_design(mut self, design: FeatureDesign) -> Result<Self, NnError> {
+        design.validate(&self.spec)?;
+        self.design = Some(design);
+        Ok(self)
+    }
+
     /// The stored inputs of a split.
     pub fn inputs(&self, split: Split) -> &InputStorage {
         match split {
@@ -376,6 +393,7 @@ impl InMemoryDataset {
             test: (self.test_x, self.test_y),
             files: self.files,
             output_units: self.units,
+            feature_design: self.design,
         }
     }
 }
@@ -393,6 +411,8 @@ pub struct InMemoryParts {
     pub files: Vec<std::path::PathBuf>,
     /// What each output unit stands for, if known.
     pub output_units: Option<Vec<OutputUnit>>,
+    /// The planted features, if known.
+    pub feature_design: Option<FeatureDesign>,
 }
 
 impl Dataset for InMemoryDataset {
@@ -440,5 +460,9 @@ impl Dataset for InMemoryDataset {
 
     fn output_units(&self) -> Option<&[OutputUnit]> {
         self.units.as_deref()
+    }
+
+    fn feature_design(&self) -> Option<&FeatureDesign> {
+        self.design.as_ref()
     }
 }

@@ -9,6 +9,7 @@
 
 mod batch;
 mod dataset;
+mod feature_design;
 pub mod formats;
 pub mod named;
 mod output_unit;
@@ -21,7 +22,9 @@ pub use dataset::{
     Dataset, DatasetSpec, InMemoryDataset, InMemoryParts, InputStorage, Split, TargetData,
     TargetKind,
 };
+pub use feature_design::{DesignFeature, FeatureDesign};
 pub use output_unit::OutputUnit;
 pub use sampler::EpochSampler;
+pub use synthetic::binary_features::BinaryFeaturesSpec;
 pub use synthetic::hierarchy::{HierarchicalTask, HierarchyInputs, HierarchySpec};
 pub use transform::{apply_transforms, TransformConfig, TransformError};

@@ -22,7 +22,7 @@ pub use conformance::check_model;
 pub use conv_parts::ConvInit;
 pub use deep_linear::{BiasName, BiasPlacement, DeepLinearConfig, DeepLinearInit};
 pub use head_init::HeadInit;
-pub use mlp::{MlpConfig, Parameterization};
+pub use mlp::{MlpConfig, MlpInit, Parameterization};
 pub use model::{Forward, Model, ModelSpec, TapRequest, Taps};
 pub use network::Network;
 pub use resnet::ResNetConfig;

@@ -10,11 +10,24 @@
 //!   "input-like": multiplier √fan_out on the input and hidden layers (1 on the read-out), all
 //!   starting at 0. Here d is the input dimension and n the width the layer maps to (input) or
 //!   from (read-out).
+//!
+//! Initialisations ([`MlpInit`], standard parameterisation only for the non-default ones):
+//! - `gaussian { gain, bias }`: w ~ N(0, gain²/fan_in) on every layer, hidden biases all equal to
+//!   `bias` (a negative value switches ReLU units off at init), read-out bias 0 — the axes of
+//!   P3's failed-training map (SCIENCE.md §P3.3).
+//! - `aligned { strength, signs }`: one hidden layer as wide as the input, W₁ = √u₀·I and
+//!   W₂ = √u₀·signs, biases 0 — hidden unit k reads input coordinate k with the balanced initial
+//!   mode strength u₀ = a·b (a = b = √u₀), the independent-mode model of SCIENCE.md §P3.3 when
+//!   each coordinate carries one feature. `signs` (±1 per input coordinate) orient each unit's
+//!   read-out so that its initial margin is positive; the trainer fills them from the sign of
+//!   E[y·x_k] when the configuration leaves them empty. Without a hidden layer, w = u₀·signs:
+//!   the shallow model of §P3.3 with the same initial margin z₀ = u₀·r.
 
 use learnscope_core::{DType, RandomKey};
 use learnscope_nn::layer::{Layer, Linear};
 use learnscope_nn::{Activation, Backend, NnError, Tensor};
 
+use crate::deep_linear::BiasPlacement;
 use crate::init;
 use crate::model::ModelSpec;
 use crate::network::Network;
@@ -43,6 +56,32 @@ fn one() -> f64 {
     1.0
 }
 
+/// How an MLP's weights start (module documentation).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MlpInit {
+    /// The parameterisation's own initialisation.
+    #[default]
+    Default,
+    /// w ~ N(0, gain²/fan_in), hidden biases = `bias`, read-out bias 0.
+    Gaussian {
+        /// The gain (1 = variance 1/fan_in).
+        #[serde(default = "one")]
+        gain: f64,
+        /// The value of every hidden bias.
+        #[serde(default)]
+        bias: f64,
+    },
+    /// One hidden unit per input coordinate, balanced with strength u₀.
+    Aligned {
+        /// The initial mode strength u₀ = a·b > 0.
+        strength: f64,
+        /// ±1 per input coordinate (empty: filled from the data by the trainer).
+        #[serde(default)]
+        signs: Vec<f64>,
+    },
+}
+
 /// An MLP's shape.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,11 +94,15 @@ pub struct MlpConfig {
     pub outputs: usize,
     /// Hidden activation.
     pub activation: Activation,
-    /// Biases on every layer.
-    pub bias: bool,
+    /// Which layers have a bias (`true`, `false`, `"hidden"`, `"output"`, or one flag per
+    /// layer).
+    pub bias: BiasPlacement,
     /// Parameterisation.
     #[serde(default)]
     pub parameterization: Parameterization,
+    /// Initialisation.
+    #[serde(default)]
+    pub init: MlpInit,
     /// Element type.
     pub dtype: DType,
 }
@@ -77,6 +120,51 @@ impl MlpConfig {
                 "all sizes > 0",
             ));
         }
+        if self.init != MlpInit::Default && self.parameterization != Parameterization::Standard {
+            return Err(NnError::setting(
+                "model.init",
+                format!("{:?}", self.init),
+                "the default initialisation with a non-standard parameterisation",
+            ));
+        }
+        match &self.init {
+            MlpInit::Default => {}
+            MlpInit::Gaussian { gain, bias } => {
+                if !(gain.is_finite() && *gain >= 0.0 && bias.is_finite()) {
+                    return Err(NnError::setting(
+                        "model.init",
+                        format!("gain {gain}, bias {bias}"),
+                        "gain ≥ 0 and a finite bias",
+                    ));
+                }
+            }
+            MlpInit::Aligned { strength, signs } => {
+                if !(self.hidden.is_empty() || self.hidden == [self.input]) || self.outputs != 1 {
+                    return Err(NnError::setting(
+                        "model.init = aligned",
+                        format!(
+                            "input {} hidden {:?} outputs {}",
+                            self.input, self.hidden, self.outputs
+                        ),
+                        "no hidden layer, or one as wide as the input, and one output",
+                    ));
+                }
+                if !(strength.is_finite() && *strength > 0.0) {
+                    return Err(NnError::setting(
+                        "model.init.strength",
+                        strength,
+                        "> 0 and finite",
+                    ));
+                }
+                if signs.len() != self.input || signs.iter().any(|s| s.abs() != 1.0) {
+                    return Err(NnError::setting(
+                        "model.init.signs",
+                        format!("{signs:?}"),
+                        format!("{} values, each +1 or -1", self.input),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -87,6 +175,7 @@ impl MlpConfig {
         widths.extend(&self.hidden);
         widths.push(self.outputs);
         let l = widths.len() - 1;
+        let biases = self.bias.per_layer(l)?;
         let path = "layers";
         let mut layers: Vec<Box<dyn Layer<B>>> = Vec::new();
         for i in 0..l {
@@ -94,50 +183,74 @@ impl MlpConfig {
             let wkey = key.derive(&format!("init/{path}.{i}.weight"));
             let bkey = key.derive(&format!("init/{path}.{i}.bias"));
             let n_w = fan_in * fan_out;
-            let (w, b, wm, bm) = match self.parameterization {
-                Parameterization::Standard => {
-                    let bound = 1.0 / (fan_in as f64).sqrt();
+            let (w, b, wm, bm) = match (&self.init, self.parameterization) {
+                (MlpInit::Gaussian { gain, bias }, _) => {
+                    let hidden_bias = if i + 1 == l { 0.0 } else { *bias };
                     (
-                        init::uniform(wkey, n_w, bound),
-                        init::uniform(bkey, fan_out, bound),
+                        init::gaussian(wkey, n_w, gain / (fan_in as f64).sqrt()),
+                        vec![hidden_bias; fan_out],
                         1.0,
                         1.0,
                     )
                 }
-                Parameterization::Ntk {
-                    weight_scale,
-                    bias_scale,
-                } => (
-                    init::gaussian(wkey, n_w, 1.0),
-                    init::gaussian(bkey, fan_out, 1.0),
-                    weight_scale / (fan_in as f64).sqrt(),
-                    bias_scale,
-                ),
-                Parameterization::MuP => {
-                    let zeros = vec![0.0; fan_out];
-                    if i == 0 && l > 1 {
-                        let n = fan_out as f64;
-                        let m = (n / fan_in as f64).sqrt();
+                (MlpInit::Aligned { strength, signs }, _) => {
+                    let a = strength.sqrt();
+                    let w = if l == 1 {
+                        signs.iter().map(|s| strength * s).collect()
+                    } else if i == 0 {
+                        (0..n_w)
+                            .map(|k| if k / fan_in == k % fan_in { a } else { 0.0 })
+                            .collect()
+                    } else {
+                        signs.iter().map(|s| a * s).collect()
+                    };
+                    (w, vec![0.0; fan_out], 1.0, 1.0)
+                }
+                (MlpInit::Default, p) => match p {
+                    Parameterization::Standard => {
+                        let bound = 1.0 / (fan_in as f64).sqrt();
                         (
-                            init::gaussian(wkey, n_w, (1.0 / n).sqrt()),
-                            zeros,
-                            m,
-                            n.sqrt(),
-                        )
-                    } else if i + 1 == l && l > 1 {
-                        let n = fan_in as f64;
-                        (
-                            init::gaussian(wkey, n_w, (1.0 / n).sqrt()),
-                            zeros,
-                            1.0 / n.sqrt(),
+                            init::uniform(wkey, n_w, bound),
+                            init::uniform(bkey, fan_out, bound),
+                            1.0,
                             1.0,
                         )
-                    } else {
-                        let s = (1.0 / fan_in as f64).sqrt();
-                        let bias_mul = (fan_out as f64).sqrt();
-                        (init::gaussian(wkey, n_w, s), zeros, 1.0, bias_mul)
                     }
-                }
+                    Parameterization::Ntk {
+                        weight_scale,
+                        bias_scale,
+                    } => (
+                        init::gaussian(wkey, n_w, 1.0),
+                        init::gaussian(bkey, fan_out, 1.0),
+                        weight_scale / (fan_in as f64).sqrt(),
+                        bias_scale,
+                    ),
+                    Parameterization::MuP => {
+                        let zeros = vec![0.0; fan_out];
+                        if i == 0 && l > 1 {
+                            let n = fan_out as f64;
+                            let m = (n / fan_in as f64).sqrt();
+                            (
+                                init::gaussian(wkey, n_w, (1.0 / n).sqrt()),
+                                zeros,
+                                m,
+                                n.sqrt(),
+                            )
+                        } else if i + 1 == l && l > 1 {
+                            let n = fan_in as f64;
+                            (
+                                init::gaussian(wkey, n_w, (1.0 / n).sqrt()),
+                                zeros,
+                                1.0 / n.sqrt(),
+                                1.0,
+                            )
+                        } else {
+                            let s = (1.0 / fan_in as f64).sqrt();
+                            let bias_mul = (fan_out as f64).sqrt();
+                            (init::gaussian(wkey, n_w, s), zeros, 1.0, bias_mul)
+                        }
+                    }
+                },
             };
             let act = if i + 1 == l {
                 Activation::Identity
@@ -145,9 +258,7 @@ impl MlpConfig {
                 self.activation
             };
             let weight = Tensor::from_f64(be, self.dtype, &[fan_out, fan_in], &w);
-            let bias = self
-                .bias
-                .then(|| Tensor::from_f64(be, self.dtype, &[fan_out], &b));
+            let bias = biases[i].then(|| Tensor::from_f64(be, self.dtype, &[fan_out], &b));
             layers.push(Box::new(
                 Linear::new(be, weight, bias, act)?.with_multipliers(wm, bm),
             ));

@@ -80,7 +80,7 @@ impl Coding {
     /// The coding that matches a training loss (`None` when there is no natural one).
     pub fn for_loss(kind: &LossKind) -> Option<Coding> {
         match kind {
-            LossKind::Bce => Some(Coding::Sigmoid),
+            LossKind::Bce | LossKind::SpectralDecouplingBce { .. } => Some(Coding::Sigmoid),
             LossKind::Mse => Some(Coding::ZeroOne),
             LossKind::Hinge => Some(Coding::PlusMinus),
             LossKind::CrossEntropy | LossKind::SpectralDecouplingCe { .. } => Some(Coding::Softmax),

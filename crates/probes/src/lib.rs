@@ -3,6 +3,7 @@
 //! they are given; a test runs every probe at every step and checks the run is unchanged.
 
 pub mod basics;
+pub mod binary;
 pub mod decisions;
 pub mod modes;
 pub mod ocs;

@@ -121,6 +121,22 @@ pub enum ProbeConfig {
         #[serde(default = "default_top_k")]
         top_k: usize,
     },
+    /// Binary-classification dynamics: error and margin curves, time to margin and its
+    /// exponents, feature responses, unit strengths and dead units, the logit flows of P3
+    /// (see [`crate::binary`]).
+    Binary {
+        /// Name (default `binary`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Splits evaluated in full (default `["train", "test"]`).
+        #[serde(default = "default_splits")]
+        splits: Vec<SplitName>,
+        /// The margin z* of `at_margin` and `time_to_margin` (default 1).
+        #[serde(default = "default_margin")]
+        margin: f64,
+    },
     /// Learning rate.
     Lr {
         /// Name (default `lr`).
@@ -168,6 +184,10 @@ fn default_beta() -> f64 {
 
 fn default_iterations() -> usize {
     20
+}
+
+fn default_margin() -> f64 {
+    1.0
 }
 
 fn default_splits() -> Vec<SplitName> {
@@ -242,6 +262,27 @@ pub fn build_probe<B: Backend>(
                 schedule,
                 iterations,
             })
+        }
+        ProbeConfig::Binary {
+            name,
+            schedule,
+            splits,
+            margin,
+        } => {
+            check(&schedule)?;
+            let setup = crate::binary::BinarySetup {
+                splits: splits.into_iter().map(Split::from).collect(),
+                margin,
+            };
+            Box::new(
+                crate::binary::BinaryProbe::new(
+                    name.unwrap_or_else(|| "binary".into()),
+                    schedule,
+                    setup,
+                    ctx,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
         }
         ProbeConfig::Ocs {
             name,

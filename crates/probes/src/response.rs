@@ -20,7 +20,7 @@ impl ResponseMap {
     /// The map a loss compares targets in.
     pub fn for_loss(loss: &Loss) -> Self {
         match loss.kind {
-            LossKind::Bce => ResponseMap::Sigmoid,
+            LossKind::Bce | LossKind::SpectralDecouplingBce { .. } => ResponseMap::Sigmoid,
             LossKind::CrossEntropy | LossKind::SpectralDecouplingCe { .. } => ResponseMap::Softmax,
             LossKind::Mse | LossKind::Hinge | LossKind::MulticlassHinge => ResponseMap::Identity,
         }

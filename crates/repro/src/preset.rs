@@ -31,11 +31,30 @@
 //! source = "…"                     # paper, section, equation
 //! arm = "main"                     # which runs it reads (default main)
 //! metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "monotone_increase" }
-//! rule = "<="                      # <= < >= > within (none for report rows)
-//! target = 1e-12                   # a number, or [lo, hi] for within
-//! applies = "each_seed"            # or "mean" (defaults: identity each_seed, else mean)
+//! rule = "<="                      # <= < >= > within binomial95 (none for report rows)
+//! target = 1e-12                   # a number, [lo, hi] for within, p in [0, 1] for binomial95
+//! applies = "each_seed"            # "mean", or "ci95" (both ends of the mean's 95 % t-interval;
+//!                                  # defaults: identity each_seed, else mean;
+//!                                  # binomial95 ignores it)
 //! reason = "…"                     # why this threshold: maths, or the paper with a margin
+//! # Cross-arm rows (optional): the per-seed value becomes
+//! #   metric(arm, S) / over.metric(over.arm, S) − Σ factor · minus.metric(…) / minus.over…
+//! # over = { arm = "ce-alone", metric = { probe = "…", key = "…" } }
+//! # minus = { arm = "sd", metric = { … }, over = { arm = "sd-alone", metric = { … } } }
+//! # minus = [{ arm = "a", metric = { … }, factor = 0.5 }, { arm = "b", … }]   # several
 //! ```
+//!
+//! `rule = "binomial95"` (see [`crate::verdict`]) counts events: each per-seed value must be 0
+//! or 1, and the number k of ones over the n seeds must lie in the central 95 % acceptance
+//! interval of Binomial(n, target).
+//!
+//! Cross-arm terms: `over` divides the row's metric by another arm's metric and `minus`
+//! subtracts another term (itself optionally a ratio through its own `over`), all for the same
+//! seed: runs are paired by seed, and a seed without a run in one of the arms is skipped with a
+//! note (which fails the row, like a failed run). `plan` runs every arm a row reads, and a row is
+//! left out at a size where any arm it reads does not run. In `verdict.json` the row's `metric`
+//! then names every term with its arm: `p/k[train] last (arm ce) / p/k[train] last (arm
+//! ce-alone) − (…)`.
 //!
 //! Every run is `config` + `set` + the arm's `set` + the size's `set` + `seed=S` + the
 //! caller's extra overrides, in that order. A run is identified by `<arm>-seed<S>`.
@@ -65,6 +84,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../experiments/demo-verdict.toml"),
     ),
     ("p1", include_str!("../../../experiments/p1-verdict.toml")),
+    ("p3", include_str!("../../../experiments/p3-verdict.toml")),
 ];
 
 /// Experiment files an embedded preset's `config` may name.
@@ -77,6 +97,26 @@ const EMBEDDED_CONFIGS: &[(&str, &str)] = &[
     (
         "p1-cnn.toml",
         include_str!("../../../experiments/p1-cnn.toml"),
+    ),
+    (
+        "p3-modes.toml",
+        include_str!("../../../experiments/p3-modes.toml"),
+    ),
+    (
+        "p3-separable.toml",
+        include_str!("../../../experiments/p3-separable.toml"),
+    ),
+    (
+        "p3-features.toml",
+        include_str!("../../../experiments/p3-features.toml"),
+    ),
+    (
+        "p3-failure.toml",
+        include_str!("../../../experiments/p3-failure.toml"),
+    ),
+    (
+        "p3-starvation.toml",
+        include_str!("../../../experiments/p3-starvation.toml"),
     ),
 ];
 
@@ -161,6 +201,31 @@ pub struct ArmSpec {
     /// verdict at other sizes (e.g. a CNN arm too slow for `--smoke`).
     #[serde(default)]
     pub sizes: Option<Vec<Size>>,
+    /// Seeds of this arm per size name (`{ quick = 20 }` = seeds 0..20, or a list), instead of
+    /// the size's own (e.g. ≥ 20 seeds for a failure-rate cell). Cross-arm rows pair runs by
+    /// seed, so arms read together should share their seeds.
+    #[serde(default)]
+    pub seeds: BTreeMap<String, SeedList>,
+}
+
+/// Seeds as a count (`20` = 0, 1, …, 19) or an explicit list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SeedList {
+    /// Seeds 0..n.
+    Count(u64),
+    /// These seeds.
+    List(Vec<u64>),
+}
+
+impl SeedList {
+    /// The seeds.
+    pub fn seeds(&self) -> Vec<u64> {
+        match self {
+            SeedList::Count(n) => (0..*n).collect(),
+            SeedList::List(v) => v.clone(),
+        }
+    }
 }
 
 /// How a series of records becomes one number.
@@ -532,6 +597,57 @@ pub fn monotone_increase(xs: &[f64]) -> f64 {
     }
 }
 
+/// A metric read from the runs of another arm (`over`, `minus.over`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmMetric {
+    /// The arm whose run (with the same seed) is read.
+    pub arm: String,
+    /// How that run becomes a number.
+    pub metric: MetricSpec,
+}
+
+/// A term subtracted from a row's value (`minus`):
+/// `factor · metric(arm) [/ over.metric(over.arm)]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinusTerm {
+    /// The arm whose run (with the same seed) is read.
+    pub arm: String,
+    /// How that run becomes a number.
+    pub metric: MetricSpec,
+    /// An optional divisor, read from the run of its arm with the same seed.
+    #[serde(default)]
+    pub over: Option<ArmMetric>,
+    /// A multiplier of the term (default 1).
+    #[serde(default = "unit_factor")]
+    pub factor: f64,
+}
+
+fn unit_factor() -> f64 {
+    1.0
+}
+
+/// One subtracted term or several (`minus = { … }` or `minus = [{ … }, { … }]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MinusTerms {
+    /// One term.
+    One(Box<MinusTerm>),
+    /// Several terms, all subtracted.
+    Many(Vec<MinusTerm>),
+}
+
+impl MinusTerms {
+    /// The terms in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, MinusTerm> {
+        match self {
+            MinusTerms::One(t) => std::slice::from_ref(t.as_ref()).iter(),
+            MinusTerms::Many(v) => v.iter(),
+        }
+    }
+}
+
 /// A `[[verdict]]` entry as written in TOML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -549,6 +665,13 @@ pub struct RowToml {
     pub arm: String,
     /// How a run becomes a number.
     pub metric: MetricSpec,
+    /// Divides the value by a metric of another arm's run with the same seed.
+    #[serde(default)]
+    pub over: Option<ArmMetric>,
+    /// Subtracts one term or several (each optionally a ratio, with a factor) computed from
+    /// runs with the same seed.
+    #[serde(default)]
+    pub minus: Option<MinusTerms>,
     /// The comparison.
     #[serde(default)]
     pub rule: Option<Rule>,
@@ -570,6 +693,60 @@ fn main_arm() -> String {
 pub const MAIN_ARM: &str = "main";
 
 impl RowToml {
+    /// Every (arm, metric) the row reads: its own, then `over`, `minus`, `minus.over`.
+    pub fn terms(&self) -> Vec<(&str, &MetricSpec)> {
+        let mut t = vec![(self.arm.as_str(), &self.metric)];
+        if let Some(o) = &self.over {
+            t.push((o.arm.as_str(), &o.metric));
+        }
+        for m in self.minus.iter().flat_map(MinusTerms::iter) {
+            t.push((m.arm.as_str(), &m.metric));
+            if let Some(o) = &m.over {
+                t.push((o.arm.as_str(), &o.metric));
+            }
+        }
+        t
+    }
+
+    /// The arms the row reads, its own first, each once.
+    pub fn arms(&self) -> Vec<&str> {
+        let mut arms: Vec<&str> = Vec::new();
+        for (a, _) in self.terms() {
+            if !arms.contains(&a) {
+                arms.push(a);
+            }
+        }
+        arms
+    }
+
+    /// The whole expression in words: the metric alone for a one-arm row, else every term
+    /// with its arm, e.g. `a/b last (arm ce) / a/b last (arm ce-alone) − (…)`.
+    pub fn describe(&self) -> String {
+        if self.over.is_none() && self.minus.is_none() {
+            return self.metric.describe();
+        }
+        let term = |arm: &str, m: &MetricSpec| format!("{} (arm {arm})", m.describe());
+        let ratio = |arm: &str, m: &MetricSpec, over: &Option<ArmMetric>| match over {
+            Some(o) => format!("{} / {}", term(arm, m), term(&o.arm, &o.metric)),
+            None => term(arm, m),
+        };
+        let mut s = ratio(&self.arm, &self.metric, &self.over);
+        for m in self.minus.iter().flat_map(MinusTerms::iter) {
+            let sub = ratio(&m.arm, &m.metric, &m.over);
+            let factor = if m.factor == 1.0 {
+                String::new()
+            } else {
+                format!("{} · ", crate::verdict::fmt_num(m.factor))
+            };
+            if m.over.is_some() || !factor.is_empty() {
+                s.push_str(&format!(" − {factor}({sub})"));
+            } else {
+                s.push_str(&format!(" − {sub}"));
+            }
+        }
+        s
+    }
+
     /// The row's definition for [`crate::verdict::VerdictRow::measure`].
     pub fn spec(&self) -> RowSpec {
         RowSpec {
@@ -577,7 +754,7 @@ impl RowToml {
             kind: self.kind,
             claim: self.claim.clone(),
             source: self.source.clone(),
-            metric: self.metric.describe(),
+            metric: self.describe(),
             rule: self.rule,
             target: self.target,
             reason: self.reason.clone(),
@@ -679,6 +856,23 @@ impl Preset {
                 return Err(invalid(format!("missing [sizes.{}]", size.name())));
             }
         }
+        for (name, arm) in &toml.arms {
+            for (size, seeds) in &arm.seeds {
+                if !["smoke", "quick", "full"].contains(&size.as_str()) {
+                    return Err(invalid(format!(
+                        "arms.{name}.seeds: `{size}` is not a size (smoke, quick, full)"
+                    )));
+                }
+                let mut seen = seeds.seeds();
+                seen.sort_unstable();
+                let twice = seen.windows(2).any(|w| w[0] == w[1]);
+                if seen.is_empty() || twice {
+                    return Err(invalid(format!(
+                        "arms.{name}.seeds.{size}: needs at least one seed, each once"
+                    )));
+                }
+            }
+        }
         if toml.verdict.is_empty() {
             return Err(invalid("no [[verdict]] rows".into()));
         }
@@ -696,10 +890,32 @@ impl Preset {
             if !ids.insert(r.id.clone()) {
                 return Err(row("id appears twice".into()));
             }
-            if r.arm != MAIN_ARM && !toml.arms.contains_key(&r.arm) {
+            let known = |arm: &str| arm == MAIN_ARM || toml.arms.contains_key(arm);
+            if !known(&r.arm) {
                 return Err(row(format!("unknown arm `{}`", r.arm)));
             }
             r.metric.validate().map_err(row)?;
+            let mut extra: Vec<(&str, &str, &MetricSpec)> = Vec::new();
+            if let Some(o) = &r.over {
+                extra.push(("over", &o.arm, &o.metric));
+            }
+            for m in r.minus.iter().flat_map(MinusTerms::iter) {
+                if !m.factor.is_finite() {
+                    return Err(row(format!("`minus.factor` {} is not finite", m.factor)));
+                }
+                extra.push(("minus", &m.arm, &m.metric));
+                if let Some(o) = &m.over {
+                    extra.push(("minus.over", &o.arm, &o.metric));
+                }
+            }
+            for (field, arm, metric) in extra {
+                if !known(arm) {
+                    return Err(row(format!("unknown arm `{arm}` in `{field}`")));
+                }
+                metric
+                    .validate()
+                    .map_err(|e| row(format!("`{field}.metric`: {e}")))?;
+            }
             check_rule(r.kind, r.rule, r.target).map_err(|e| row(e.to_string()))?;
         }
         for arm in toml.arms.keys() {
@@ -734,6 +950,11 @@ impl Preset {
             .get(arm)
             .and_then(|a| a.sizes.as_ref())
             .is_none_or(|s| s.contains(&size))
+    }
+
+    /// An arm `row` reads that does not run at `size` (then the row is left out there).
+    pub fn row_missing_arm<'a>(&self, row: &'a RowToml, size: Size) -> Option<&'a str> {
+        row.arms().into_iter().find(|a| !self.arm_runs_at(a, size))
     }
 
     /// An embedded preset by name.
@@ -794,8 +1015,9 @@ impl Preset {
         &self.toml.sizes[&size]
     }
 
-    /// The runs of `size`, in (arm, seed) order, with `extra` overrides last. Arms no row reads
-    /// are not run; rows with only computed metrics still get their runs (the configuration is
+    /// The runs of `size`, in (arm, seed) order, with `extra` overrides last. Every arm read by
+    /// a row kept at this size (its own arm, `over`, `minus`) runs; arms no such row reads are
+    /// not run; rows with only computed metrics still get their runs (the configuration is
     /// what they measure, and the run directory documents it).
     pub fn plan(&self, size: Size, extra: &[String]) -> Result<Vec<PlannedRun>, PresetError> {
         let invalid = |why: String| PresetError::Invalid {
@@ -807,30 +1029,34 @@ impl Preset {
                 .map_err(|e: toml::de::Error| invalid(format!("{what}: {}", e.to_string().trim())))
         };
         let main_base = parse(&self.config_text, "run configuration")?;
-        let mut arms: Vec<&str> = self
+        let rows: Vec<&RowToml> = self
             .toml
             .verdict
             .iter()
-            .map(|r| r.arm.as_str())
-            .filter(|a| self.arm_runs_at(a, size))
+            .filter(|r| self.row_missing_arm(r, size).is_none())
             .collect();
+        let mut arms: Vec<&str> = rows.iter().flat_map(|r| r.arms()).collect();
         arms.sort();
         arms.dedup();
         let sz = self.size(size);
         let mut out = Vec::new();
         for arm in arms {
-            let row_ids: Vec<String> = self
-                .toml
-                .verdict
+            let row_ids: Vec<String> = rows
                 .iter()
-                .filter(|r| r.arm == arm)
+                .filter(|r| r.arms().contains(&arm))
                 .map(|r| r.id.clone())
                 .collect();
             let base = match self.arm_configs.get(arm) {
                 Some(text) => parse(text, &format!("arm `{arm}` configuration"))?,
                 None => main_base.clone(),
             };
-            for &seed in &sz.seeds {
+            let seeds = self
+                .toml
+                .arms
+                .get(arm)
+                .and_then(|a| a.seeds.get(size.name()))
+                .map_or_else(|| sz.seeds.clone(), SeedList::seeds);
+            for seed in seeds {
                 let mut sets = self.toml.set.clone();
                 if let Some(a) = self.toml.arms.get(arm) {
                     sets.extend(a.set.iter().cloned());
@@ -1097,6 +1323,117 @@ reason = "r"
         ];
         for (text, want) in cases {
             let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(want), "{e} (wanted {want})");
+        }
+    }
+
+    /// INLINE with an arm `ref` that runs at quick and full only, and a cross-arm row `c`.
+    fn cross() -> String {
+        INLINE.replace(
+            "[sizes.smoke]",
+            r#"[arms.ref]
+set = ["lr.base=0.02"]
+sizes = ["quick", "full"]
+[arms.unused]
+[sizes.smoke]"#,
+        ) + r#"
+[[verdict]]
+id = "c"
+kind = "replication"
+claim = "c"
+source = "s"
+metric = { probe = "loss", key = "batch_loss", reduce = "last" }
+over = { arm = "slow", metric = { probe = "loss", key = "batch_loss", reduce = "first" } }
+minus = { arm = "ref", metric = { probe = "acc", key = "acc" }, over = { arm = "slow", metric = { probe = "acc", key = "acc" } } }
+rule = "binomial95"
+target = 0.25
+reason = "r"
+"#
+    }
+
+    #[test]
+    fn cross_arm_rows_run_every_arm_they_read() {
+        let p = parse(&cross()).unwrap();
+        let c = &p.toml.verdict[2];
+        assert_eq!(c.arms(), ["main", "slow", "ref"]);
+        assert_eq!(c.terms().len(), 4);
+        assert_eq!(
+            c.spec().metric,
+            "loss/batch_loss last (arm main) / loss/batch_loss first (arm slow) \
+             − (acc/acc last (arm ref) / acc/acc last (arm slow))"
+        );
+        assert_eq!(c.spec().rule, Some(Rule::Binomial95));
+        let quick = p.plan(Size::Quick, &[]).unwrap();
+        let ids: Vec<&str> = quick.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "main-seed3",
+                "main-seed4",
+                "ref-seed3",
+                "ref-seed4",
+                "slow-seed3",
+                "slow-seed4"
+            ]
+        );
+        assert_eq!(quick[0].row_ids, ["b", "c"]);
+        assert_eq!(quick[2].row_ids, ["c"]);
+        assert_eq!(quick[2].config.lr.base, 0.02);
+        assert_eq!(quick[4].row_ids, ["a", "c"]);
+        // At smoke `ref` does not run: row `c` is left out, and so are its runs.
+        assert_eq!(p.row_missing_arm(c, Size::Smoke), Some("ref"));
+        assert_eq!(p.row_missing_arm(c, Size::Quick), None);
+        let smoke = p.plan(Size::Smoke, &[]).unwrap();
+        let ids: Vec<&str> = smoke.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["main-seed3", "slow-seed3"]);
+        assert_eq!(smoke[0].row_ids, ["b"]);
+        assert_eq!(smoke[1].row_ids, ["a"]);
+        // A one-arm row describes its metric alone.
+        assert_eq!(p.toml.verdict[1].arms(), ["main"]);
+    }
+
+    #[test]
+    fn bad_cross_arm_rows_and_binomial_targets_name_the_problem() {
+        let text = cross();
+        let cases = [
+            (
+                text.replace("over = { arm = \"slow\"", "over = { arm = \"fast\""),
+                "verdict row `c`: unknown arm `fast` in `over`",
+            ),
+            (
+                text.replace("minus = { arm = \"ref\"", "minus = { arm = \"nope\""),
+                "verdict row `c`: unknown arm `nope` in `minus`",
+            ),
+            (
+                text.replace(
+                    "over = { arm = \"slow\", metric = { probe = \"acc\"",
+                    "over = { arm = \"gone\", metric = { probe = \"acc\"",
+                ),
+                "unknown arm `gone` in `minus.over`",
+            ),
+            (
+                text.replace("reduce = \"first\" } }", "reduce = \"at\" } }"),
+                "`over.metric`: `reduce = \"at\"` needs `step`",
+            ),
+            (
+                text.replace(
+                    "over = { arm = \"slow\", metric",
+                    "over = { arms = \"slow\", metric",
+                ),
+                "arms",
+            ),
+            (
+                text.replace("target = 0.25", "target = 1.25"),
+                "probability in [0, 1]",
+            ),
+            (
+                text.replace("target = 0.25", "target = [0.1, 0.2]"),
+                "rule `binomial95` needs one probability",
+            ),
+        ];
+        for (t, want) in cases {
+            assert_ne!(t, text, "{want}: the replacement did nothing");
+            let e = parse(&t).unwrap_err().to_string();
             assert!(e.contains(want), "{e} (wanted {want})");
         }
     }

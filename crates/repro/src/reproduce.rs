@@ -6,6 +6,11 @@
 //! seed, from the run's records or computed in process), and writes `OUT/verdict.json` (the
 //! rows, [`VerdictRow`]) and `OUT/verdict.md` (the same table in Markdown).
 //!
+//! A row's value for seed S ([`row_value`]) is its metric on the run `<arm>-seed<S>`; a
+//! cross-arm row (`over`, `minus`) pairs that run with the runs of its other arms with the same
+//! seed (each run's records are read once per row and seed). A seed with no run in one of the
+//! arms is skipped with a note.
+//!
 //! Pool size: `jobs × engine threads ≤ cores`, with engine threads = the run's `threads`
 //! (0 = all cores, so one job at a time) and cores = `std::thread::available_parallelism`.
 //!
@@ -22,6 +27,7 @@
 //! with floor = 1e-9, rel_tol = 1e-6, so rᵢ ≤ 1e-6 is exactly `GradCheck`'s pass condition
 //! |fdᵢ − gᵢ| ≤ 1e-6·max(|fdᵢ|, |gᵢ|) + 1e-9·max(1, |L|). The metric is max rᵢ.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -32,12 +38,12 @@ use learnscope_data::{Batch, Split};
 use learnscope_models::TapRequest;
 use learnscope_nn::gradcheck::GradCheck;
 use learnscope_nn::{CpuBackend, ForwardCtx, Mode, RandomKey, Tensor};
-use learnscope_store::{RunReader, RunStatus, UtcDateTime};
+use learnscope_store::{MetricRecord, RunReader, RunStatus, UtcDateTime};
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
 use learnscope_train::StopSignal;
 
-use crate::preset::{Computed, PlannedRun, Preset, PresetError, Size};
+use crate::preset::{Computed, MetricSpec, PlannedRun, Preset, PresetError, RowToml, Size};
 use crate::runner::{start_run, RunRequest};
 use crate::verdict::{markdown_table, verdict_exit_code, VerdictRow};
 
@@ -199,6 +205,120 @@ pub fn gradcheck_residual(cfg: &RunConfig) -> Result<f64, String> {
     Ok(worst)
 }
 
+/// One run as a row's terms read it.
+#[derive(Debug, Clone)]
+pub struct RunInput<'a> {
+    /// `<arm>-seed<S>` (prefixes error messages).
+    pub id: &'a str,
+    /// Its configuration (for computed metrics).
+    pub config: &'a RunConfig,
+    /// Its records, or why there are none (the run failed, its directory is unreadable).
+    pub records: Result<&'a [MetricRecord], String>,
+}
+
+/// `metric` on one run; errors are prefixed with the run's id.
+pub fn term_value(metric: &MetricSpec, run: &RunInput<'_>) -> Result<f64, String> {
+    match metric.computed {
+        Some(Computed::Gradcheck) => gradcheck_residual(run.config),
+        None => run
+            .records
+            .clone()
+            .and_then(|records| metric.from_records(records)),
+    }
+    .map_err(|e| format!("{}: {e}", run.id))
+}
+
+/// A row's value for one seed from the runs of that seed, by arm:
+/// metric(arm) [/ over] [− Σ factor · minus [/ minus.over]].
+pub fn row_value(row: &RowToml, runs: &BTreeMap<&str, RunInput<'_>>) -> Result<f64, String> {
+    let term = |arm: &str, metric: &MetricSpec| {
+        runs.get(arm)
+            .ok_or_else(|| format!("no run of arm `{arm}`"))
+            .and_then(|run| term_value(metric, run))
+    };
+    let mut v = term(&row.arm, &row.metric)?;
+    if let Some(o) = &row.over {
+        v /= term(&o.arm, &o.metric)?;
+    }
+    for m in row.minus.iter().flat_map(crate::preset::MinusTerms::iter) {
+        let mut w = term(&m.arm, &m.metric)?;
+        if let Some(o) = &m.over {
+            w /= term(&o.arm, &o.metric)?;
+        }
+        v -= m.factor * w;
+    }
+    Ok(v)
+}
+
+/// A row's per-seed values (labelled `seed S`, in the plan's seed order) and the notes on the
+/// seeds without one. `runs[i]` is how `plan[i]` ended.
+pub fn row_values(
+    row: &RowToml,
+    plan: &[PlannedRun],
+    runs: &[RunSummary],
+) -> (Vec<String>, Vec<f64>, Vec<String>) {
+    let (mut labels, mut values, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+    let arms = row.arms();
+    let terms = row.terms();
+    for p in plan.iter().filter(|p| p.arm == row.arm) {
+        let seed = p.seed;
+        let mut found = Vec::new();
+        let mut missing = None;
+        for &arm in &arms {
+            match plan.iter().position(|q| q.arm == arm && q.seed == seed) {
+                Some(i) if i < runs.len() => found.push((arm, i)),
+                _ => missing = missing.or(Some(arm)),
+            }
+        }
+        if let Some(arm) = missing {
+            notes.push(format!(
+                "seed {seed}: no run of arm `{arm}` with this seed; skipped"
+            ));
+            continue;
+        }
+        // Each run's records once, and only if a term reads records from it.
+        let readers: Vec<Result<Option<RunReader>, String>> = found
+            .iter()
+            .map(|&(arm, i)| {
+                if !terms.iter().any(|(a, m)| *a == arm && m.computed.is_none()) {
+                    return Ok(None);
+                }
+                match &runs[i].status {
+                    Err(e) => Err(format!("run failed: {e}")),
+                    Ok(_) => RunReader::open(&runs[i].dir)
+                        .map(Some)
+                        .map_err(|e| e.to_string()),
+                }
+            })
+            .collect();
+        let inputs: BTreeMap<&str, RunInput<'_>> = found
+            .iter()
+            .zip(&readers)
+            .map(|(&(arm, i), reader)| {
+                let records = match reader {
+                    Ok(Some(r)) => Ok(r.records()),
+                    Ok(None) => Err("records not read (no term reads them)".to_string()),
+                    Err(e) => Err(e.clone()),
+                };
+                let input = RunInput {
+                    id: &plan[i].id,
+                    config: &plan[i].config,
+                    records,
+                };
+                (arm, input)
+            })
+            .collect();
+        match row_value(row, &inputs) {
+            Ok(v) => {
+                labels.push(format!("seed {seed}"));
+                values.push(v);
+            }
+            Err(e) => notes.push(e),
+        }
+    }
+    (labels, values, notes)
+}
+
 /// Runs `runs` on `jobs` threads; `log` hears of each finished run.
 fn run_pool(
     preset: &str,
@@ -352,33 +472,21 @@ pub fn reproduce(
     }
     let mut rows = Vec::new();
     for row in &preset.toml.verdict {
-        if !preset.arm_runs_at(&row.arm, req.size) {
+        if let Some(arm) = preset.row_missing_arm(row, req.size) {
             log(&format!(
-                "row {} left out: arm `{}` does not run at size {}",
+                "row {} left out: arm `{arm}` does not run at size {}",
                 row.id,
-                row.arm,
                 req.size.name()
             ));
             continue;
         }
-        let spec = row.spec();
-        let (mut values, mut notes) = (Vec::new(), Vec::new());
-        for (p, r) in plan.iter().zip(&runs).filter(|(p, _)| p.arm == row.arm) {
-            let value = match row.metric.computed {
-                Some(Computed::Gradcheck) => gradcheck_residual(&p.config),
-                None => match &r.status {
-                    Err(e) => Err(format!("run failed: {e}")),
-                    Ok(_) => RunReader::open(&r.dir)
-                        .map_err(|e| e.to_string())
-                        .and_then(|rd| row.metric.from_records(rd.records())),
-                },
-            };
-            match value {
-                Ok(v) => values.push(v),
-                Err(e) => notes.push(format!("{}: {e}", p.id)),
-            }
-        }
-        rows.push(VerdictRow::measure(&spec, &values, notes));
+        let (labels, values, notes) = row_values(row, &plan, &runs);
+        rows.push(VerdictRow::measure_labelled(
+            &row.spec(),
+            &labels,
+            &values,
+            notes,
+        ));
     }
     let json = serde_json::to_string_pretty(&rows).expect("verdict rows serialise");
     let path = req.out.join("verdict.json");
@@ -410,6 +518,129 @@ pub fn reproduce(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rec(probe: &str, step: u64, value: f64) -> MetricRecord {
+        MetricRecord {
+            step,
+            epoch: 0,
+            probe: probe.into(),
+            key: "r".into(),
+            split: "train".into(),
+            layer: None,
+            index: None,
+            index2: None,
+            value,
+        }
+    }
+
+    fn row(extra: &str) -> RowToml {
+        toml::from_str(&format!(
+            "id = \"x\"\nkind = \"report\"\nclaim = \"c\"\nsource = \"s\"\nreason = \"r\"\n\
+             arm = \"ce\"\nmetric = {{ probe = \"rare\", key = \"r\" }}\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn cross_arm_terms_pair_the_runs_of_one_seed() {
+        let plan = Preset::embedded("demo")
+            .unwrap()
+            .plan(Size::Smoke, &[])
+            .unwrap();
+        let config = &plan[0].config;
+        let ce = [
+            rec("rare", 0, 1.0),
+            rec("rare", 10, 0.6),
+            rec("sd", 10, 0.5),
+        ];
+        let alone = [
+            rec("rare", 0, 1.0),
+            rec("rare", 10, 2.4),
+            rec("sd", 10, 4.0),
+        ];
+        fn input<'a>(id: &'a str, config: &'a RunConfig, r: &'a [MetricRecord]) -> RunInput<'a> {
+            RunInput {
+                id,
+                config,
+                records: Ok(r),
+            }
+        }
+        let runs: BTreeMap<&str, RunInput<'_>> = [
+            ("ce", input("ce-seed0", config, &ce)),
+            ("ce-alone", input("ce-alone-seed0", config, &alone)),
+        ]
+        .into_iter()
+        .collect();
+        // One arm: the metric itself.
+        assert_eq!(row_value(&row(""), &runs).unwrap(), 0.6);
+        // A ratio: 0.6 / 2.4.
+        let ratio =
+            row("over = { arm = \"ce-alone\", metric = { probe = \"rare\", key = \"r\" } }");
+        assert_eq!(row_value(&ratio, &runs).unwrap(), 0.25);
+        // Minus a ratio: 0.25 − 0.5 / 4.0.
+        let diff = row(
+            "over = { arm = \"ce-alone\", metric = { probe = \"rare\", key = \"r\" } }\n\
+             minus = { arm = \"ce\", metric = { probe = \"sd\", key = \"r\" }, \
+             over = { arm = \"ce-alone\", metric = { probe = \"sd\", key = \"r\" } } }",
+        );
+        assert_eq!(row_value(&diff, &runs).unwrap(), 0.125);
+        assert!(diff.spec().metric.contains(
+            "rare/r last (arm ce) / rare/r last (arm ce-alone) − (sd/r last (arm ce) / sd/r last \
+             (arm ce-alone))"
+        ));
+        // Minus a plain term: 0.6 − 0.5.
+        let minus = row("minus = { arm = \"ce\", metric = { probe = \"sd\", key = \"r\" } }");
+        assert!((row_value(&minus, &runs).unwrap() - 0.1).abs() < 1e-15);
+        // Errors name the run; a failed run's records are an error.
+        let missing =
+            row("over = { arm = \"ce-alone\", metric = { probe = \"nope\", key = \"r\" } }");
+        let e = row_value(&missing, &runs).unwrap_err();
+        assert!(
+            e.starts_with("ce-alone-seed0: no records for nope/r"),
+            "{e}"
+        );
+        let mut failed = runs.clone();
+        failed.get_mut("ce-alone").unwrap().records = Err("run failed: boom".into());
+        let e = row_value(&ratio, &failed).unwrap_err();
+        assert_eq!(e, "ce-alone-seed0: run failed: boom");
+        failed.remove("ce-alone");
+        let e = row_value(&ratio, &failed).unwrap_err();
+        assert!(e.contains("no run of arm `ce-alone`"), "{e}");
+    }
+
+    #[test]
+    fn a_seed_missing_in_another_arm_is_skipped_with_a_note() {
+        let plan = Preset::embedded("demo")
+            .unwrap()
+            .plan(Size::Smoke, &[])
+            .unwrap();
+        let mut ce = plan[0].clone();
+        (ce.id, ce.arm, ce.seed) = ("ce-seed0".into(), "ce".into(), 0);
+        let mut ce1 = ce.clone();
+        (ce1.id, ce1.seed) = ("ce-seed1".into(), 1);
+        let mut alone = ce.clone();
+        (alone.id, alone.arm) = ("ce-alone-seed0".into(), "ce-alone".into());
+        let summary = |p: &PlannedRun| RunSummary {
+            id: p.id.clone(),
+            dir: PathBuf::from("/nonexistent"),
+            status: Err("boom".into()),
+            exit_code: 2,
+            seconds: 0.0,
+        };
+        let plan = vec![alone, ce, ce1];
+        let runs: Vec<RunSummary> = plan.iter().map(summary).collect();
+        let ratio =
+            row("over = { arm = \"ce-alone\", metric = { probe = \"rare\", key = \"r\" } }");
+        let (labels, values, notes) = row_values(&ratio, &plan, &runs);
+        assert!(labels.is_empty() && values.is_empty());
+        assert_eq!(
+            notes,
+            [
+                "ce-seed0: run failed: boom",
+                "seed 1: no run of arm `ce-alone` with this seed; skipped"
+            ]
+        );
+    }
 
     #[test]
     fn the_pool_never_oversubscribes() {

@@ -3,22 +3,34 @@
 //!
 //! A row of `verdict.json` is
 //! `{"id", "kind", "claim", "source", "metric", "rule", "target", "reason", "measured": {"mean",
-//! "sd", "n", "ci95": [lo, hi], "per_seed": [...]}, "ci95_bootstrap", "outcome", "note"}`:
+//! "sd", "n", "ci95": [lo, hi], "per_seed": [...]}, "ci95_bootstrap", "outcome", "note"}`, plus
+//! `"binomial": {"k", "n", "p", "accepted": [lo, hi]}` on `binomial95` rows (absent elsewhere):
 //!
 //! - `kind`: `identity` (a mathematical identity or exact theory against simulation; a failure
 //!   is a bug), `replication` (a paper's claim under a pre-registered rule; it may fail
 //!   honestly) or `report` (a number with no rule);
 //! - `rule` with `target`: `"<="`, `"<"`, `">="`, `">"` against a number, `"within"` against
-//!   `[lo, hi]` (inclusive); `null` for `report` rows;
+//!   `[lo, hi]` (inclusive), `"binomial95"` against a probability p ∈ [0, 1] (below); `null`
+//!   for `report` rows;
 //! - `measured`: the [`SeedSummary`] of the per-seed values (Student-t `ci95`, `sd` and `ci95`
 //!   `null` with one seed); `null` when a value was not finite (then `note` says which);
 //! - `ci95_bootstrap`: the 95 % percentile bootstrap interval of the mean (2000 resamples, a
 //!   fixed key per row), `null` with fewer than two seeds;
-//! - `outcome`: `pass | fail | reported`.
+//! - `outcome`: `pass | fail | reported`;
+//! - `note`: why a value is missing or not finite, and on `binomial95` rows the count test
+//!   (`k = 7 of 20, accepted counts [4, 12] for p = 0.4`).
 //!
 //! Which values the rule looks at ([`Applies`]): for `identity` rows every seed must pass (an
 //! identity holds for each run, not on average); for `replication` rows the mean over seeds is
-//! tested. A non-finite value fails an `identity` or `replication` row.
+//! tested; `applies = "ci95"` tests both ends of the mean's 95 % t-interval instead. A non-finite value fails an `identity` or `replication` row.
+//!
+//! `binomial95` (a pre-registered probability p of an event, e.g. a grid cell's failure): every
+//! per-seed value must be 0 or 1 (anything else fails the row, with a note naming the seed and
+//! value); with n seeds and k = Σ values the row passes iff lo ≤ k ≤ hi, the central 95 %
+//! acceptance interval of Binomial(n, p): lo the largest count with P(K < lo) ≤ 0.025, hi the
+//! smallest with P(K > hi) ≤ 0.025 (n = 20, p = 0.5: [6, 14]; p = 0: [0, 0]). The tails are
+//! exact sums of the pmf C(n, k) pᵏ (1 − p)ⁿ⁻ᵏ (ln C from ln Γ), compared with 0.025 + 1e-12 to
+//! absorb rounding. [`Applies`] plays no part: the test is on the count over all seeds.
 
 use learnscope_core::RandomKey;
 use learnscope_stats::SeedSummary;
@@ -65,6 +77,10 @@ pub enum Rule {
     /// lo ≤ value ≤ hi.
     #[serde(rename = "within")]
     Within,
+    /// Per-seed values 0 or 1 whose count lies in the central 95 % acceptance interval of
+    /// Binomial(n seeds, target) (module docs).
+    #[serde(rename = "binomial95")]
+    Binomial95,
 }
 
 impl Rule {
@@ -76,6 +92,7 @@ impl Rule {
             Rule::Ge => ">=",
             Rule::Gt => ">",
             Rule::Within => "within",
+            Rule::Binomial95 => "binomial95",
         }
     }
 }
@@ -107,6 +124,9 @@ pub enum Applies {
     EachSeed,
     /// The mean over seeds must satisfy the rule (the default for `replication` rows).
     Mean,
+    /// Both ends of the 95 % Student-t interval of the mean must satisfy the rule (e.g. "the
+    /// interval lies above 0"); needs at least two seeds.
+    Ci95,
 }
 
 /// How a row came out.
@@ -151,6 +171,12 @@ pub enum RuleError {
         /// The target given.
         target: Target,
     },
+    /// A `binomial95` target that is not a probability in [0, 1].
+    #[error("rule `binomial95` needs a probability in [0, 1], got target {target}")]
+    BadProbability {
+        /// The target given.
+        target: Target,
+    },
     /// A row of kind identity or replication without rule or target, or a report row with one.
     #[error("a `{kind}` row {why}")]
     Kind {
@@ -175,6 +201,18 @@ pub fn check_rule(
         }),
         (_, Some(rule), Some(target)) => {
             match (rule, target) {
+                (Rule::Binomial95, Target::Value(p)) => {
+                    if !(0.0..=1.0).contains(&p) {
+                        return Err(RuleError::BadProbability { target });
+                    }
+                }
+                (Rule::Binomial95, Target::Range(_)) => {
+                    return Err(RuleError::TargetShape {
+                        rule: rule.symbol(),
+                        needs: "one probability p in [0, 1]",
+                        target,
+                    })
+                }
                 (Rule::Within, Target::Range([lo, hi])) => {
                     if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
                         return Err(RuleError::BadRange { target });
@@ -210,7 +248,8 @@ pub fn check_rule(
 }
 
 /// Whether `value` satisfies `rule` against `target` (false for NaN and for a target of the
-/// wrong shape).
+/// wrong shape, and for `binomial95`, which tests the count over seeds, not one value: see
+/// [`evaluate`]).
 pub fn holds(rule: Rule, target: Target, value: f64) -> bool {
     match (rule, target) {
         (Rule::Le, Target::Value(t)) => value <= t,
@@ -243,14 +282,111 @@ pub fn evaluate(
     if per_seed.is_empty() || per_seed.iter().any(|v| !v.is_finite()) {
         return Outcome::Fail;
     }
+    if rule == Rule::Binomial95 {
+        return match (target, binomial_count(per_seed)) {
+            (Target::Value(p), Some(k)) => {
+                let (lo, hi) = binomial95_counts(per_seed.len() as u64, p);
+                if lo <= k && k <= hi {
+                    Outcome::Pass
+                } else {
+                    Outcome::Fail
+                }
+            }
+            _ => Outcome::Fail,
+        };
+    }
     let ok = match applies {
         Applies::EachSeed => per_seed.iter().all(|&v| holds(rule, target, v)),
         Applies::Mean => holds(rule, target, learnscope_stats::mean(per_seed)),
+        Applies::Ci95 => match learnscope_stats::t_interval(per_seed, 0.95) {
+            Ok((lo, hi)) => holds(rule, target, lo) && holds(rule, target, hi),
+            Err(_) => false,
+        },
     };
     if ok {
         Outcome::Pass
     } else {
         Outcome::Fail
+    }
+}
+
+/// k = Σ values when every value is exactly 0 or 1.
+fn binomial_count(per_seed: &[f64]) -> Option<u64> {
+    per_seed
+        .iter()
+        .all(|&v| v == 0.0 || v == 1.0)
+        .then(|| per_seed.iter().filter(|&&v| v == 1.0).count() as u64)
+}
+
+/// P(K = k) for K ~ Binomial(n, p), k ≤ n.
+fn binomial_pmf(n: u64, k: u64, p: f64) -> f64 {
+    if p <= 0.0 {
+        return f64::from(u8::from(k == 0));
+    }
+    if p >= 1.0 {
+        return f64::from(u8::from(k == n));
+    }
+    let ln_gamma = learnscope_stats::special::ln_gamma;
+    let (nf, kf) = (n as f64, k as f64);
+    let ln_choose = ln_gamma(nf + 1.0) - ln_gamma(kf + 1.0) - ln_gamma(nf - kf + 1.0);
+    (ln_choose + kf * p.ln() + (nf - kf) * (-p).ln_1p()).exp()
+}
+
+/// The central 95 % acceptance interval [lo, hi] of the count K ~ Binomial(n, p): lo the largest
+/// count with P(K < lo) ≤ 0.025, hi the smallest with P(K > hi) ≤ 0.025 (module docs).
+fn binomial95_counts(n: u64, p: f64) -> (u64, u64) {
+    const TAIL: f64 = 0.025 + 1e-12;
+    let pmf: Vec<f64> = (0..=n).map(|k| binomial_pmf(n, k, p)).collect();
+    let (mut lo, mut below) = (0u64, 0.0);
+    while lo < n && below + pmf[lo as usize] <= TAIL {
+        below += pmf[lo as usize];
+        lo += 1;
+    }
+    let (mut hi, mut above) = (n, 0.0);
+    while hi > 0 && above + pmf[hi as usize] <= TAIL {
+        above += pmf[hi as usize];
+        hi -= 1;
+    }
+    (lo, hi)
+}
+
+/// The count test of a `binomial95` row.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BinomialCount {
+    /// Σ per-seed values (each 0 or 1).
+    pub k: u64,
+    /// The number of seeds.
+    pub n: u64,
+    /// The pre-registered probability (the row's target).
+    pub p: f64,
+    /// The central 95 % acceptance interval of the count, inclusive.
+    pub accepted: [u64; 2],
+}
+
+impl BinomialCount {
+    /// The count test of `per_seed` against `p`; `None` unless every value is 0 or 1.
+    pub fn of(per_seed: &[f64], p: f64) -> Option<Self> {
+        let k = binomial_count(per_seed)?;
+        let n = per_seed.len() as u64;
+        let (lo, hi) = binomial95_counts(n, p);
+        Some(BinomialCount {
+            k,
+            n,
+            p,
+            accepted: [lo, hi],
+        })
+    }
+
+    /// `k = 7 of 20, accepted counts [4, 12] for p = 0.4`.
+    pub fn describe(&self) -> String {
+        format!(
+            "k = {} of {}, accepted counts [{}, {}] for p = {}",
+            self.k,
+            self.n,
+            self.accepted[0],
+            self.accepted[1],
+            fmt_num(self.p)
+        )
     }
 }
 
@@ -281,8 +417,12 @@ pub struct VerdictRow {
     pub ci95_bootstrap: Option<(f64, f64)>,
     /// pass, fail or reported.
     pub outcome: Outcome,
-    /// Why a value is missing or not finite.
+    /// Why a value is missing or not finite; the count test of a `binomial95` row.
     pub note: Option<String>,
+    /// The count test of a `binomial95` row (absent on other rows and when a value was not 0
+    /// or 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binomial: Option<BinomialCount>,
 }
 
 /// A row's definition, before it is measured.
@@ -311,6 +451,19 @@ pub struct RowSpec {
 impl VerdictRow {
     /// Measures `spec` from its per-seed values (`notes` explain missing ones).
     pub fn measure(spec: &RowSpec, per_seed: &[f64], notes: Vec<String>) -> Self {
+        let labels: Vec<String> = (1..=per_seed.len())
+            .map(|i| format!("per-seed value #{i}"))
+            .collect();
+        Self::measure_labelled(spec, &labels, per_seed, notes)
+    }
+
+    /// [`VerdictRow::measure`] with a label per value (e.g. `seed 3`) for the notes.
+    pub fn measure_labelled(
+        spec: &RowSpec,
+        labels: &[String],
+        per_seed: &[f64],
+        notes: Vec<String>,
+    ) -> Self {
         let outcome = if notes.is_empty() {
             evaluate(spec.kind, spec.rule, spec.target, spec.applies, per_seed)
         } else if spec.kind == RowKind::Report {
@@ -331,6 +484,27 @@ impl VerdictRow {
         } else {
             None
         };
+        let mut binomial = None;
+        if let (Some(Rule::Binomial95), Some(Target::Value(p)), Some(_)) =
+            (spec.rule, spec.target, &measured)
+        {
+            binomial = BinomialCount::of(per_seed, p);
+            if binomial.is_none() {
+                for (i, v) in per_seed.iter().enumerate() {
+                    if *v != 0.0 && *v != 1.0 {
+                        let label = labels
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("per-seed value #{}", i + 1));
+                        notes.push(format!(
+                            "{label}: value {} is not 0 or 1 (binomial95 counts events)",
+                            fmt_num(*v)
+                        ));
+                    }
+                }
+            }
+            notes.extend(binomial.map(|b| b.describe()));
+        }
         let ci95_bootstrap = measured.as_ref().and_then(|s| {
             let key = RandomKey::root(0).derive(&format!("verdict/{}", spec.id));
             s.bootstrap_ci95(key, 2000).ok()
@@ -354,6 +528,7 @@ impl VerdictRow {
             ci95_bootstrap,
             outcome,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
+            binomial,
         }
     }
 }
@@ -390,11 +565,19 @@ pub fn markdown_table(rows: &[VerdictRow]) -> String {
     );
     for r in rows {
         let rule = match (r.rule, r.target) {
+            (Some(Rule::Binomial95), Some(t)) => match &r.binomial {
+                Some(b) => format!(
+                    "binomial95 p = {t}: k in [{}, {}] of {}",
+                    b.accepted[0], b.accepted[1], b.n
+                ),
+                None => format!("binomial95 p = {t}"),
+            },
             (Some(rule), Some(t)) => {
-                let each = if r.applies == Applies::EachSeed && r.kind != RowKind::Report {
-                    " (each seed)"
-                } else {
-                    ""
+                let each = match r.applies {
+                    _ if r.kind == RowKind::Report => "",
+                    Applies::EachSeed => " (each seed)",
+                    Applies::Ci95 => " (95 % CI)",
+                    Applies::Mean => "",
                 };
                 format!("{} {t}{each}", rule.symbol())
             }
@@ -466,5 +649,193 @@ mod tests {
         assert!(check_rule(RowKind::Report, Some(Rule::Le), v).is_err());
         let backwards = Some(Target::Range([2.0, 1.0]));
         assert!(check_rule(RowKind::Identity, Some(Rule::Within), backwards).is_err());
+        let b = Some(Rule::Binomial95);
+        for p in [0.0, 0.4, 1.0] {
+            assert!(check_rule(RowKind::Replication, b, Some(Target::Value(p))).is_ok());
+        }
+        for p in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+            let e = check_rule(RowKind::Identity, b, Some(Target::Value(p))).unwrap_err();
+            assert!(matches!(e, RuleError::BadProbability { .. }), "{p}: {e}");
+        }
+        let e = check_rule(RowKind::Replication, b, r)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("binomial95") && e.contains("probability"), "{e}");
+        assert!(check_rule(RowKind::Report, b, Some(Target::Value(0.5))).is_err());
+    }
+
+    /// The pmf by the multiplicative formula, independently of ln Γ.
+    fn pmf_direct(n: u64, k: u64, p: f64) -> f64 {
+        let mut c = 1.0;
+        for i in 0..k {
+            c = c * (n - i) as f64 / (i + 1) as f64;
+        }
+        c * p.powi(k as i32) * (1.0 - p).powi((n - k) as i32)
+    }
+
+    #[test]
+    fn the_binomial_acceptance_interval_has_both_tails_at_most_2_5_percent() {
+        assert_eq!(binomial95_counts(20, 0.5), (6, 14));
+        assert_eq!(binomial95_counts(20, 0.0), (0, 0));
+        assert_eq!(binomial95_counts(20, 1.0), (20, 20));
+        assert_eq!(binomial95_counts(1, 0.5), (0, 1));
+        for (n, p) in [(20, 0.4), (20, 0.05), (30, 0.9), (7, 0.3), (100, 0.01)] {
+            let pmf: Vec<f64> = (0..=n).map(|k| pmf_direct(n, k, p)).collect();
+            for (k, want) in pmf.iter().enumerate() {
+                let got = binomial_pmf(n, k as u64, p);
+                assert!(
+                    (got - want).abs() <= 1e-12 * want.max(1e-300) + 1e-300,
+                    "{n} {p} {k}"
+                );
+            }
+            let (lo, hi) = binomial95_counts(n, p);
+            let below: f64 = pmf[..lo as usize].iter().sum();
+            let above: f64 = pmf[hi as usize + 1..].iter().sum();
+            assert!(below <= 0.025 && above <= 0.025, "{n} {p}: [{lo}, {hi}]");
+            // One more count on either side would exceed 2.5 %.
+            if lo < n {
+                assert!(below + pmf[lo as usize] > 0.025, "{n} {p}: lo {lo}");
+            }
+            if hi > 0 {
+                assert!(above + pmf[hi as usize] > 0.025, "{n} {p}: hi {hi}");
+            }
+        }
+        assert_eq!(binomial95_counts(20, 0.4), (4, 12));
+    }
+
+    fn ones(n: usize, k: usize) -> Vec<f64> {
+        (0..n).map(|i| if i < k { 1.0 } else { 0.0 }).collect()
+    }
+
+    fn binomial_spec(kind: RowKind, p: f64) -> RowSpec {
+        RowSpec {
+            id: "cell-failure".into(),
+            kind,
+            claim: "c".into(),
+            source: "s".into(),
+            metric: "m".into(),
+            rule: Some(Rule::Binomial95),
+            target: Some(Target::Value(p)),
+            reason: "r".into(),
+            applies: Applies::EachSeed,
+        }
+    }
+
+    #[test]
+    fn binomial95_passes_inside_the_interval_and_fails_outside() {
+        let b = (Some(Rule::Binomial95), Some(Target::Value(0.5)));
+        for (k, want) in [
+            (5, Outcome::Fail),
+            (6, Outcome::Pass),
+            (10, Outcome::Pass),
+            (14, Outcome::Pass),
+            (15, Outcome::Fail),
+        ] {
+            // `applies` plays no part.
+            for applies in [Applies::EachSeed, Applies::Mean] {
+                let got = evaluate(RowKind::Replication, b.0, b.1, applies, &ones(20, k));
+                assert_eq!(got, want, "k = {k}");
+            }
+        }
+        // p = 0: only k = 0 passes; p = 1: only k = n.
+        let zero = Some(Target::Value(0.0));
+        assert_eq!(
+            evaluate(
+                RowKind::Identity,
+                b.0,
+                zero,
+                Applies::EachSeed,
+                &ones(20, 0)
+            ),
+            Outcome::Pass
+        );
+        assert_eq!(
+            evaluate(
+                RowKind::Identity,
+                b.0,
+                zero,
+                Applies::EachSeed,
+                &ones(20, 1)
+            ),
+            Outcome::Fail
+        );
+        let one = Some(Target::Value(1.0));
+        assert_eq!(
+            evaluate(RowKind::Identity, b.0, one, Applies::Mean, &ones(5, 5)),
+            Outcome::Pass
+        );
+        assert_eq!(
+            evaluate(RowKind::Identity, b.0, one, Applies::Mean, &ones(5, 4)),
+            Outcome::Fail
+        );
+        // Values other than 0 and 1 fail, as do no values and NaN.
+        for bad in [vec![0.0, 0.5], vec![1.0, 2.0], vec![], vec![f64::NAN]] {
+            assert_eq!(
+                evaluate(RowKind::Replication, b.0, b.1, Applies::Mean, &bad),
+                Outcome::Fail,
+                "{bad:?}"
+            );
+        }
+        assert!(!holds(Rule::Binomial95, Target::Value(0.5), 1.0));
+    }
+
+    #[test]
+    fn a_binomial_row_shows_the_count_and_its_interval() {
+        let spec = binomial_spec(RowKind::Replication, 0.5);
+        let row = VerdictRow::measure(&spec, &ones(20, 7), vec![]);
+        assert_eq!(row.outcome, Outcome::Pass);
+        assert_eq!(row.measured.as_ref().unwrap().mean, 0.35);
+        assert_eq!(
+            row.binomial,
+            Some(BinomialCount {
+                k: 7,
+                n: 20,
+                p: 0.5,
+                accepted: [6, 14]
+            })
+        );
+        assert_eq!(
+            row.note.as_deref(),
+            Some("k = 7 of 20, accepted counts [6, 14] for p = 0.5")
+        );
+        let md = markdown_table(std::slice::from_ref(&row));
+        assert!(
+            md.contains("binomial95 p = 0.5: k in [6, 14] of 20"),
+            "{md}"
+        );
+        assert!(md.contains("| 0.35 |") && !md.contains("each seed"), "{md}");
+        assert!(md.contains("k = 7 of 20, accepted counts [6, 14]"), "{md}");
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(
+            json["binomial"],
+            serde_json::json!({"k": 7, "n": 20, "p": 0.5, "accepted": [6, 14]})
+        );
+        assert_eq!(json["rule"], "binomial95");
+        let back: VerdictRow = serde_json::from_value(json).unwrap();
+        assert_eq!(back, row);
+
+        let low = VerdictRow::measure(&spec, &ones(20, 5), vec![]);
+        assert_eq!(low.outcome, Outcome::Fail);
+        assert!(low.note.unwrap().starts_with("k = 5 of 20"));
+
+        // A value that is not 0 or 1: the row fails and the note names the seed and value.
+        let labels: Vec<String> = (0..3).map(|s| format!("seed {s}")).collect();
+        let bad = VerdictRow::measure_labelled(&spec, &labels, &[1.0, 0.25, 0.0], vec![]);
+        assert_eq!(bad.outcome, Outcome::Fail);
+        assert!(bad.binomial.is_none());
+        let note = bad.note.unwrap();
+        assert!(note.contains("seed 1: value 0.25 is not 0 or 1"), "{note}");
+
+        // Other rows have no `binomial` field, and rows written without one still read.
+        let plain = RowSpec {
+            rule: Some(Rule::Le),
+            target: Some(Target::Value(1.0)),
+            ..spec.clone()
+        };
+        let row = VerdictRow::measure(&plain, &[0.5], vec![]);
+        let mut json = serde_json::to_value(&row).unwrap();
+        assert!(json.get("binomial").is_none() && row.note.is_none());
+        json.as_object_mut().unwrap().remove("binomial");
+        assert_eq!(serde_json::from_value::<VerdictRow>(json).unwrap(), row);
     }
 }

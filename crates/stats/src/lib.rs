@@ -8,7 +8,13 @@
 //!   [`bootstrap_two_sample_ci`], all pure functions of a [`learnscope_core::RandomKey`].
 //! - Association: [`pearson`], [`spearman`], [`kendall_tau_b`] with Fisher-z intervals.
 //! - Curves: [`smooth_log_time`], [`moving_median`], [`moving_mean`]; fits in [`fit`]
-//!   (linear, power law, logistic, any [`fit::CurveModel`]).
+//!   (linear, power law, logistic, any [`fit::CurveModel`]); monotone fits by
+//!   pool-adjacent-violators ([`isotonic_fit`]) and the steepest drop of a decreasing curve
+//!   with the share of its total drop done by then ([`steepest_drop`], SCIENCE.md P3).
+//! - Counts: the binomial distribution ([`binomial_pmf`], [`binomial_cdf`], [`binomial_sf`]),
+//!   the acceptance interval of counts for a predicted probability
+//!   ([`binomial_acceptance_interval`]) and intervals for an observed proportion
+//!   ([`clopper_pearson`], [`wilson_interval`]).
 //! - Decisions: [`DecisionCounts`] (hit rate, false-alarm rate, TNR, `d′`, criterion with
 //!   Hautus's log-linear correction), graded responses against a threshold
 //!   ([`threshold_scores`]: TNR, TPR, false-alarm strength, graded TNR; [`partition_accuracy`])
@@ -22,21 +28,28 @@
 
 #![warn(missing_docs)]
 
+mod binomial;
 mod bootstrap;
 mod correlation;
 mod decision;
 mod error;
 pub mod fit;
 mod hypothesis;
+mod isotonic;
 mod normal;
 mod ocs;
 mod quantile;
 mod rank;
 mod smooth;
 pub mod special;
+mod steepest_drop;
 mod student_t;
 mod summary;
 
+pub use binomial::{
+    binomial_acceptance_interval, binomial_cdf, binomial_pmf, binomial_sf, clopper_pearson,
+    wilson_interval,
+};
 pub use bootstrap::{
     bootstrap_ci, bootstrap_paired_ci, bootstrap_two_sample_ci, BootstrapCi, BootstrapMethod,
     BootstrapOptions,
@@ -51,10 +64,12 @@ pub use fit::Estimate;
 pub use hypothesis::{
     one_sample_t_test, paired_t_test, welch_t_test, wilcoxon_signed_rank, TTest, WilcoxonTest,
 };
+pub use isotonic::{isotonic_fit, Monotone};
 pub use normal::{erf, erfc, normal_cdf, normal_pdf, normal_quantile, normal_sf};
 pub use ocs::{base_rates, label_variance, ocs_distance};
 pub use quantile::{median, quantile, quantile_sorted};
 pub use rank::average_ranks;
 pub use smooth::{moving_mean, moving_median, smooth_log_time, smooth_log_time_at};
+pub use steepest_drop::{steepest_drop, steepest_drop_with, SteepestDrop, SteepestDropOptions};
 pub use student_t::{t_cdf, t_pdf, t_quantile, t_sf};
 pub use summary::{mean, sd, sem, t_interval, variance, SeedSummary};

@@ -8,6 +8,7 @@
 //! with [`flow_time`].
 
 pub mod bias;
+pub mod binary;
 pub mod deep;
 pub mod error;
 pub mod flow;
@@ -17,6 +18,7 @@ pub mod ocs;
 pub mod reduction;
 pub mod saxe;
 
+pub use binary::{BinaryLoss, BinaryModel, LogitFlow, Penalty, StarvationModel};
 pub use deep::{deep_half_time, deep_learning_time, deep_mode, DeepModeCurve};
 pub use error::TheoryError;
 pub use flow::{effective_map, DeepLinearFlow};

@@ -10,6 +10,7 @@ use learnscope_nn::loss::{Loss, LossKind, Reduction};
 use learnscope_nn::optim::OptimizerConfig;
 use learnscope_nn::Activation;
 
+use learnscope_data::synthetic::binary_features::BinaryFeaturesSpec;
 use learnscope_data::synthetic::gaussian_mixture::GaussianMixtureSpec;
 use learnscope_data::synthetic::mnist1d::Mnist1dSpec;
 use learnscope_data::synthetic::nonlinear_teacher::NonlinearTeacherSpec;
@@ -17,7 +18,7 @@ use learnscope_data::synthetic::sinusoid::SinusoidSpec;
 use learnscope_data::synthetic::two_moons::TwoMoonsSpec;
 use learnscope_data::transform::TransformConfig;
 use learnscope_models::{
-    BiasPlacement, CnnConfig, DeepLinearInit, Parameterization, ResNetConfig, VggConfig,
+    BiasPlacement, CnnConfig, DeepLinearInit, MlpInit, Parameterization, ResNetConfig, VggConfig,
 };
 
 use crate::TrainError;
@@ -259,6 +260,9 @@ pub enum DataConfig {
     Sinusoid(SinusoidSpec),
     /// Two interleaved half-circles.
     TwoMoons(TwoMoonsSpec),
+    /// Binary classification with planted features of chosen amplitude and frequency
+    /// (`layout = "exclusive"` or `"sign_coded"`); carries a feature design for probes.
+    BinaryFeatures(BinaryFeaturesSpec),
     /// Linearly separable binary data.
     Separable {
         /// Input dimension.
@@ -337,6 +341,10 @@ fn three() -> usize {
 fn yes() -> bool {
     true
 }
+fn all_biases() -> BiasPlacement {
+    BiasPlacement::All(true)
+}
+
 fn one_f() -> f64 {
     1.0
 }
@@ -363,12 +371,17 @@ pub enum ModelConfig {
         hidden: Vec<usize>,
         /// Hidden activation.
         activation: Activation,
-        /// Biases.
-        #[serde(default = "yes")]
-        bias: bool,
+        /// Which layers have a bias: `true` (default), `false`, `"hidden"`, `"output"`, or one
+        /// boolean per layer.
+        #[serde(default = "all_biases")]
+        bias: BiasPlacement,
         /// Parameterisation.
         #[serde(default)]
         parameterization: Parameterization,
+        /// Initialisation: `default`, `gaussian { gain, bias }` or `aligned { strength }`
+        /// (one hidden unit per input coordinate; SCIENCE.md §P3.3).
+        #[serde(default)]
+        init: MlpInit,
     },
     /// A configurable CNN: `[[model.blocks]]` of conv (+ BN) + activation (+ pool) (+ dropout),
     /// a readout (`flatten` or `global_avg`), hidden dense layers, a linear head.
@@ -409,6 +422,14 @@ pub enum LossConfig {
         #[serde(default)]
         reduction: Reduction,
     },
+    /// BCE + (λ/2)‖f‖² (spectral decoupling on binary logits).
+    SpectralDecouplingBce {
+        /// λ.
+        lambda: f64,
+        /// Mean or sum over examples.
+        #[serde(default)]
+        reduction: Reduction,
+    },
     /// Binary hinge.
     Hinge {
         /// Mean or sum over examples.
@@ -432,6 +453,9 @@ impl LossConfig {
             LossConfig::CrossEntropy { reduction } => (LossKind::CrossEntropy, reduction),
             LossConfig::SpectralDecouplingCe { lambda, reduction } => {
                 (LossKind::SpectralDecouplingCe { lambda }, reduction)
+            }
+            LossConfig::SpectralDecouplingBce { lambda, reduction } => {
+                (LossKind::SpectralDecouplingBce { lambda }, reduction)
             }
             LossConfig::Hinge { reduction } => (LossKind::Hinge, reduction),
             LossConfig::MulticlassHinge { reduction } => (LossKind::MulticlassHinge, reduction),

@@ -16,8 +16,8 @@ use learnscope_data::transform::apply_transforms;
 use learnscope_data::{
     Dataset, EpochSampler, HierarchyInputs, HierarchySpec, InMemoryDataset, Split, TargetKind,
 };
-use learnscope_models::{DeepLinearConfig, DeepLinearInit, MlpConfig, Model};
-use learnscope_nn::loss::Loss;
+use learnscope_models::{DeepLinearConfig, DeepLinearInit, MlpConfig, MlpInit, Model};
+use learnscope_nn::loss::{HostTargets, Loss};
 use learnscope_nn::optim::Optimizer;
 use learnscope_nn::Backend;
 
@@ -240,6 +240,7 @@ fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
         DataConfig::NonlinearTeacher(spec) => spec.generate(data_key)?,
         DataConfig::Sinusoid(spec) => spec.generate(data_key)?,
         DataConfig::TwoMoons(spec) => spec.generate(data_key)?,
+        DataConfig::BinaryFeatures(spec) => spec.build(data_key)?,
     })
 }
 
@@ -302,14 +303,22 @@ pub fn build_model<B: Backend>(
             activation,
             bias,
             parameterization,
+            init,
         } => Box::new(
             MlpConfig {
                 input,
                 hidden: hidden.clone(),
                 outputs,
                 activation: *activation,
-                bias: *bias,
+                bias: bias.clone(),
                 parameterization: *parameterization,
+                init: match init {
+                    MlpInit::Aligned { strength, signs } if signs.is_empty() => MlpInit::Aligned {
+                        strength: *strength,
+                        signs: label_correlation_signs(data)?,
+                    },
+                    other => other.clone(),
+                },
                 dtype: cfg.dtype,
             }
             .build(be, key)?
@@ -321,6 +330,43 @@ pub fn build_model<B: Backend>(
             Box::new(c.build(be, cfg.dtype, &spec.input_shape, outputs, key)?)
         }
     })
+}
+
+/// sign(E[y·x_k]) per input coordinate k with y = ±1 (a single output's target 1 ↦ +1,
+/// 0 or −1 ↦ −1): the read-out orientation of `init = aligned` (a coordinate no example's label
+/// correlates with gets +1).
+fn label_correlation_signs(data: &dyn Dataset) -> Result<Vec<f64>, TrainError> {
+    let targets = data.host_targets(Split::Train);
+    let label_of = |i: usize| -> f64 {
+        match &targets {
+            HostTargets::Classes { labels, .. } => f64::from(labels[i]),
+            HostTargets::Dense { .. } => targets.row(i)[0],
+        }
+    };
+    let binary = match &targets {
+        HostTargets::Classes { classes, .. } => *classes <= 2,
+        HostTargets::Dense { outputs, .. } => *outputs == 1,
+    };
+    if !binary {
+        return Err(TrainError::Config(format!(
+            "model.init = aligned needs a binary task (two classes or one target), the data have {} targets per example",
+            targets.width()
+        )));
+    }
+    let (n, d) = (data.spec().train_len, data.spec().input_size());
+    let mut x = Vec::with_capacity(n * d);
+    data.gather_inputs(Split::Train, &(0..n).collect::<Vec<_>>(), &mut x);
+    let mut corr = vec![0.0; d];
+    for i in 0..n {
+        let y = if label_of(i) > 0.5 { 1.0 } else { -1.0 };
+        for (c, xv) in corr.iter_mut().zip(&x[i * d..(i + 1) * d]) {
+            *c += y * xv;
+        }
+    }
+    Ok(corr
+        .into_iter()
+        .map(|c| if c < 0.0 { -1.0 } else { 1.0 })
+        .collect())
 }
 
 /// The decoupled balanced initial condition along the singular vectors of the training data's

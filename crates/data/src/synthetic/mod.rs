@@ -1,5 +1,6 @@
 //! Synthetic data sets generated in Rust from a seed.
 
+pub mod binary_features;
 pub mod gaussian_mixture;
 pub mod gaussian_teacher;
 pub mod hierarchy;

@@ -135,6 +135,15 @@ impl TransformConfig {
         ) {
             data.output_units = None;
         }
+        // Maps that change input values drop the planted-feature metadata (its directions and
+        // coefficients describe the old inputs); row selections carry it along (`HostData::select`),
+        // label maps and shape changes keep it.
+        if matches!(
+            self,
+            TransformConfig::Standardize(_) | TransformConfig::Pca(_) | TransformConfig::Zca(_)
+        ) {
+            data.feature_design = None;
+        }
         data.spec.name = format!("{}+{}", data.spec.name, self.kind());
         Ok((data, fit))
     }

@@ -14,6 +14,7 @@ use super::error::TransformFailure;
 use crate::dataset::{
     Dataset, DatasetSpec, InMemoryDataset, InputStorage, Split, TargetData, TargetKind,
 };
+use crate::feature_design::FeatureDesign;
 use crate::output_unit::OutputUnit;
 
 /// A whole data set on the host.
@@ -34,6 +35,10 @@ pub struct HostData {
     /// What each output unit stands for (hierarchical targets). Input maps and row selections
     /// keep it; label maps replace it (`hierarchical`) or drop it.
     pub output_units: Option<Vec<OutputUnit>>,
+    /// The planted features (synthetic data). Row selections keep it (selecting the same
+    /// examples); maps that change input values or the input size (`standardize`, `pca`,
+    /// `zca`) drop it, label maps and shape changes (`flatten`, `reshape`) keep it.
+    pub feature_design: Option<FeatureDesign>,
 }
 
 fn select_rows<T: Copy>(v: &[T], d: usize, keep: &[usize]) -> Vec<T> {
@@ -61,6 +66,7 @@ impl HostData {
             test_y: ds.targets(Split::Test).clone(),
             files: ds.source_files().to_vec(),
             output_units: ds.output_units().map(<[OutputUnit]>::to_vec),
+            feature_design: ds.feature_design().cloned(),
             spec,
         }
     }
@@ -76,6 +82,7 @@ impl HostData {
             test_y: p.test.1,
             files: p.files,
             output_units: p.output_units,
+            feature_design: p.feature_design,
         }
     }
 
@@ -87,8 +94,12 @@ impl HostData {
             (self.test_x, self.test_y),
         )?
         .with_files(self.files);
-        match self.output_units {
-            Some(units) => ds.with_output_units(units),
+        let ds = match self.output_units {
+            Some(units) => ds.with_output_units(units)?,
+            None => ds,
+        };
+        match self.feature_design {
+            Some(design) => ds.with_feature_design(design),
             None => Ok(ds),
         }
     }
@@ -192,5 +203,8 @@ impl HostData {
             TargetData::Dense(v) => TargetData::Dense(select_rows(v, k, keep)),
         };
         *len = keep.len();
+        if let Some(design) = &mut self.feature_design {
+            design.select(split, keep);
+        }
     }
 }

@@ -318,6 +318,7 @@ fn two_moons_are_balanced_and_lie_on_their_circles() {
         train_per_class: 500,
         test_per_class: 100,
         noise_std: 0.0,
+        ..TwoMoonsSpec::default()
     };
     let ds = clean.generate(RandomKey::root(8)).unwrap();
     let (x, y) = (inputs(&ds, Split::Train), labels(&ds, Split::Train));
@@ -336,6 +337,7 @@ fn two_moons_are_balanced_and_lie_on_their_circles() {
         train_per_class: 5000,
         test_per_class: 10,
         noise_std: 0.2,
+        ..TwoMoonsSpec::default()
     };
     let ds = noisy.generate(RandomKey::root(8)).unwrap();
     let (x, y) = (inputs(&ds, Split::Train), labels(&ds, Split::Train));

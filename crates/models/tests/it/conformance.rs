@@ -51,8 +51,9 @@ fn mlps_conform_in_every_parameterisation() {
                     hidden: vec![9, 7],
                     outputs: 3,
                     activation: act,
-                    bias: true,
+                    bias: learnscope_models::BiasPlacement::All(true),
                     parameterization: par,
+                    init: Default::default(),
                     dtype,
                 };
                 let mut m = cfg.build(&be, RandomKey::root(4)).unwrap();
@@ -72,8 +73,9 @@ fn standard_init_matches_pytorch_default_bounds() {
         hidden: vec![300],
         outputs: 10,
         activation: Activation::Relu,
-        bias: true,
+        bias: learnscope_models::BiasPlacement::All(true),
         parameterization: Parameterization::Standard,
+        init: Default::default(),
         dtype: DType::F64,
     };
     let m = cfg.build(&be, RandomKey::root(1)).unwrap();
@@ -182,8 +184,9 @@ fn image_shaped_inputs_are_flattened_row_major() {
         hidden: vec![5],
         outputs: 2,
         activation: Activation::Tanh,
-        bias: true,
+        bias: learnscope_models::BiasPlacement::All(true),
         parameterization: Parameterization::Standard,
+        init: Default::default(),
         dtype: DType::F64,
     };
     let mut m = cfg

@@ -70,11 +70,15 @@ pub(crate) fn loss<T: Element>(
                     g[j] = T::from_f64(scale * r);
                 }
             }
-            LossKind::Bce => {
+            LossKind::Bce | LossKind::SpectralDecouplingBce { .. } => {
+                let lambda = match kind {
+                    LossKind::SpectralDecouplingBce { lambda } => *lambda,
+                    _ => 0.0,
+                };
                 for j in 0..c {
                     let (x, y) = (f[j].as_f64(), targets.at(i, j, c));
-                    li += softplus(x) - y * x;
-                    g[j] = T::from_f64(scale * (sigmoid(x) - y));
+                    li += softplus(x) - y * x + 0.5 * lambda * x * x;
+                    g[j] = T::from_f64(scale * (sigmoid(x) - y + lambda * x));
                 }
             }
             LossKind::CrossEntropy | LossKind::SpectralDecouplingCe { .. } => {

@@ -9,6 +9,8 @@
 //!   all B·C entries instead; the two agree when C = 1.
 //! - `CrossEntropy`: ℓ = Σⱼ yⱼ (logsumexp(f) − fⱼ), y one-hot from a class label or a soft target.
 //! - `SpectralDecouplingCe { λ }`: CE + (λ/2)‖f‖² (Pezeshki et al. 2021, SCIENCE.md §C.4).
+//! - `SpectralDecouplingBce { λ }`: BCE + (λ/2)‖f‖², the same penalty on binary logits
+//!   (with one output: log(1 + e^{−yf}) + (λ/2)f², y = ±1).
 //! - `Hinge` (binary, y ∈ {−1, +1}): ℓ = Σⱼ max(0, 1 − yⱼfⱼ).
 //! - `MulticlassHinge`: ℓ = (1/C) Σ_{j≠y} max(0, 1 − f_y + fⱼ) (PyTorch's `MultiMarginLoss`).
 //!
@@ -36,6 +38,11 @@ pub enum LossKind {
         /// Penalty strength λ ≥ 0.
         lambda: f64,
     },
+    /// Binary cross-entropy plus (λ/2)‖f‖² on the logits.
+    SpectralDecouplingBce {
+        /// Penalty strength λ ≥ 0.
+        lambda: f64,
+    },
     /// Binary hinge with ±1 targets.
     Hinge,
     /// Multiclass (Weston–Watkins, divided by C) hinge.
@@ -50,6 +57,7 @@ impl LossKind {
             LossKind::Bce => "bce",
             LossKind::CrossEntropy => "cross_entropy",
             LossKind::SpectralDecouplingCe { .. } => "spectral_decoupling_ce",
+            LossKind::SpectralDecouplingBce { .. } => "spectral_decoupling_bce",
             LossKind::Hinge => "hinge",
             LossKind::MulticlassHinge => "multiclass_hinge",
         }
@@ -95,7 +103,9 @@ impl Loss {
 
     /// Checks settings (λ ≥ 0 and finite).
     pub fn validate(&self) -> Result<(), NnError> {
-        if let LossKind::SpectralDecouplingCe { lambda } = self.kind {
+        if let LossKind::SpectralDecouplingCe { lambda }
+        | LossKind::SpectralDecouplingBce { lambda } = self.kind
+        {
             if !(lambda >= 0.0 && lambda.is_finite()) {
                 return Err(NnError::setting("loss.lambda", lambda, ">= 0 and finite"));
             }
@@ -165,8 +175,14 @@ impl Loss {
                     });
                 }
                 // With one output a label is the target value itself (0 or 1).
-                let binary_one_logit =
-                    c == 1 && matches!(self.kind, LossKind::Hinge | LossKind::Bce | LossKind::Mse);
+                let binary_one_logit = c == 1
+                    && matches!(
+                        self.kind,
+                        LossKind::Hinge
+                            | LossKind::Bce
+                            | LossKind::SpectralDecouplingBce { .. }
+                            | LossKind::Mse
+                    );
                 let classes = if binary_one_logit { 2 } else { c };
                 if let Some((i, &l)) = labels
                     .iter()

@@ -123,7 +123,7 @@ pub fn constant_loss(loss: &Loss, targets: &HostTargets<'_>, f: &[f64]) -> f64 {
             LossKind::Mse => (0..c).map(|j| 0.5 * (f[j] - y[j]).powi(2)).sum(),
             // softplus(f) − y f = y·softplus(−f) + (1 − y)·softplus(f), skipping zero weights so
             // that f = ±∞ (the OCS of an all-0 or all-1 column) gives 0, not NaN.
-            LossKind::Bce => (0..c)
+            LossKind::Bce | LossKind::SpectralDecouplingBce { .. } => (0..c)
                 .map(|j| {
                     let sp = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
                     let pos = if y[j] != 0.0 { y[j] * sp(-f[j]) } else { 0.0 };
@@ -132,7 +132,16 @@ pub fn constant_loss(loss: &Loss, targets: &HostTargets<'_>, f: &[f64]) -> f64 {
                     } else {
                         0.0
                     };
-                    pos + neg
+                    let lambda = match loss.kind {
+                        LossKind::SpectralDecouplingBce { lambda } if lambda > 0.0 => lambda,
+                        _ => 0.0,
+                    };
+                    let penalty = if lambda > 0.0 {
+                        0.5 * lambda * f[j] * f[j]
+                    } else {
+                        0.0
+                    };
+                    pos + neg + penalty
                 })
                 .sum(),
             LossKind::CrossEntropy | LossKind::SpectralDecouplingCe { .. } => {
@@ -198,6 +207,9 @@ impl Loss {
             LossKind::Bce => mean.iter().map(|&p| (p / (1.0 - p)).ln()).collect(),
             LossKind::CrossEntropy => ce_constant(&mean),
             LossKind::SpectralDecouplingCe { lambda } => sd_ce_constant(&mean, lambda),
+            LossKind::SpectralDecouplingBce { lambda } => {
+                mean.iter().map(|&p| sd_bce_constant(p, lambda)).collect()
+            }
             LossKind::Hinge => {
                 let pos = if matches!(targets, HostTargets::Classes { .. }) {
                     mean.clone()
@@ -284,6 +296,30 @@ fn ce_constant(p: &[f64]) -> Vec<f64> {
 
 /// Solves softmax(f) − p + λf = 0 by Newton's method on the strictly convex objective
 /// logsumexp(f) − p·f + (λ/2)‖f‖² (λ = 0 falls back to log p, centred).
+/// The root of σ(f) − p + λf = 0 (the SD-BCE constant for one output with base rate p): the
+/// left side increases strictly in f, so bisection converges; with λ = 0 it is the BCE constant
+/// ln(p/(1−p)).
+fn sd_bce_constant(p: f64, lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        return (p / (1.0 - p)).ln();
+    }
+    // |f*| ≤ 1/λ because |σ(f) − p| ≤ 1.
+    let (mut lo, mut hi) = (-1.0 / lambda, 1.0 / lambda);
+    let h = |f: f64| 1.0 / (1.0 + (-f).exp()) - p + lambda * f;
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if h(mid) > 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+        if hi - lo <= 1e-15 * (1.0 + mid.abs()) {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 fn sd_ce_constant(p: &[f64], lambda: f64) -> Vec<f64> {
     let c = p.len();
     if lambda <= 0.0 {
@@ -361,6 +397,7 @@ mod tests {
             LossKind::SpectralDecouplingCe { lambda: 0.3 },
             LossKind::MulticlassHinge,
             LossKind::Bce,
+            LossKind::SpectralDecouplingBce { lambda: 0.3 },
         ] {
             assert_is_minimum(Loss::mean(kind), &classes);
         }

@@ -7,9 +7,10 @@ use learnscope_nn::{CpuBackend, DType, NnError, RandomKey, Tensor};
 
 use crate::common::be;
 
-const KINDS: [LossKind; 6] = [
+const KINDS: [LossKind; 7] = [
     LossKind::Mse,
     LossKind::Bce,
+    LossKind::SpectralDecouplingBce { lambda: 0.2 },
     LossKind::CrossEntropy,
     LossKind::SpectralDecouplingCe { lambda: 0.1 },
     LossKind::Hinge,
@@ -22,7 +23,9 @@ fn targets_for(kind: LossKind, b: usize, c: usize, key: RandomKey) -> (Option<Ve
         .collect();
     let dense = match kind {
         LossKind::Mse => Some(key.derive("y").normals(b * c)),
-        LossKind::Bce => Some(key.derive("y").uniforms(b * c, 0.0, 1.0)),
+        LossKind::Bce | LossKind::SpectralDecouplingBce { .. } => {
+            Some(key.derive("y").uniforms(b * c, 0.0, 1.0))
+        }
         LossKind::Hinge => Some(
             (0..b * c)
                 .map(|i| {

@@ -85,3 +85,142 @@ fn gradcheck_of_the_demo_is_at_rounding_level() {
     let f32_cfg = p.plan(Size::Smoke, &["dtype=\"f32\"".into()]).unwrap();
     assert!(gradcheck_residual(&f32_cfg[0].config).is_err());
 }
+
+/// The demo network at two learning rates for 50 steps, with cross-arm and binomial rows.
+const CROSS: &str = r#"
+name = "cross"
+config = "demo.toml"
+set = [
+  'probes=[{ kind = "loss", splits = [], schedule = { kind = "every", n = 1 } }]',
+  "checkpoint.every=0",
+  "lr.base=0.05",
+  "steps=50",
+]
+[arms.slow]
+set = ["lr.base=0.01"]
+[arms.late]
+sizes = ["full"]
+[sizes.smoke]
+seeds = [0, 1]
+[sizes.quick]
+seeds = [0, 1]
+[sizes.full]
+seeds = [0, 1]
+
+[[verdict]]
+id = "ratio-minus-one"
+kind = "report"
+claim = "c"
+source = "s"
+metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "last" }
+over = { arm = "slow", metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "last" } }
+minus = { arm = "slow", metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "first" }, over = { arm = "main", metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "first" } } }
+reason = "r"
+
+[[verdict]]
+id = "always"
+kind = "identity"
+claim = "x / x = 1 in every seed"
+source = "s"
+metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "last" }
+over = { arm = "main", metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "last" } }
+rule = "binomial95"
+target = 1.0
+reason = "r"
+
+[[verdict]]
+id = "never"
+kind = "replication"
+claim = "the same, against p = 0"
+source = "s"
+metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "last" }
+over = { arm = "main", metric = { probe = "loss", key = "batch_loss", split = "train", reduce = "last" } }
+rule = "binomial95"
+target = 0.0
+reason = "r"
+
+[[verdict]]
+id = "late-only"
+kind = "report"
+claim = "left out below full"
+source = "s"
+arm = "slow"
+metric = { probe = "loss", key = "batch_loss", split = "train" }
+minus = { arm = "late", metric = { probe = "loss", key = "batch_loss", split = "train" } }
+reason = "r"
+"#;
+
+#[test]
+fn cross_arm_and_binomial_rows_end_to_end() {
+    let out = scratch("reproduce-cross-arm");
+    let preset = Preset::parse("cross", CROSS, |_| {
+        Ok(learnscope_repro::demo::DEMO_TOML.to_string())
+    })
+    .unwrap();
+    let req = ReproduceRequest {
+        preset,
+        size: Size::Smoke,
+        out: out.clone(),
+        extra_sets: vec![],
+        strict: false,
+        jobs: None,
+    };
+    let o = reproduce(&req, &StopSignal::default(), &|_: &str| {}).unwrap();
+    // `late` does not run at smoke: neither do its runs, and its row is left out.
+    let ids: Vec<&str> = o.runs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["main-seed0", "main-seed1", "slow-seed0", "slow-seed1"]
+    );
+    let rows: Vec<&str> = o.rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        rows,
+        ["ratio-minus-one", "always", "never"],
+        "{}",
+        o.markdown
+    );
+    let last = |id: &str, first: bool| {
+        let run = RunReader::open(&out.join("runs").join(id)).unwrap();
+        let v: Vec<f64> = run
+            .records()
+            .iter()
+            .filter(|r| r.probe == "loss" && r.key == "batch_loss" && r.split == "train")
+            .map(|r| r.value)
+            .collect();
+        if first {
+            v[0]
+        } else {
+            v[v.len() - 1]
+        }
+    };
+    let r = &o.rows[0];
+    assert!(r.metric.contains("(arm slow) − ("), "{}", r.metric);
+    let per_seed = &r.measured.as_ref().unwrap().per_seed;
+    for (i, seed) in [0, 1].into_iter().enumerate() {
+        let want = last(&format!("main-seed{seed}"), false)
+            / last(&format!("slow-seed{seed}"), false)
+            - last(&format!("slow-seed{seed}"), true) / last(&format!("main-seed{seed}"), true);
+        assert_eq!(per_seed[i], want, "seed {seed}");
+    }
+    // The faster arm is further down after 50 steps; both start from the same loss.
+    assert!(per_seed.iter().all(|&v| v < 0.0), "{per_seed:?}");
+    assert_eq!(o.rows[1].outcome, Outcome::Pass, "{}", o.markdown);
+    assert_eq!(
+        o.rows[1].note.as_deref(),
+        Some("k = 2 of 2, accepted counts [2, 2] for p = 1")
+    );
+    assert_eq!(o.rows[2].outcome, Outcome::Fail);
+    assert_eq!(o.exit_code, 0, "{}", o.markdown);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("verdict.json")).unwrap()).unwrap();
+    assert_eq!(json[1]["binomial"]["accepted"], serde_json::json!([2, 2]));
+    assert!(json[0].get("binomial").is_none());
+    let run = RunReader::open(&out.join("runs/slow-seed0")).unwrap();
+    let rep = run.manifest.reproduce.as_ref().unwrap();
+    assert_eq!(rep["row_ids"], serde_json::json!(["ratio-minus-one"]));
+    assert!(
+        o.markdown.contains("binomial95 p = 0: k in [0, 0] of 2"),
+        "{}",
+        o.markdown
+    );
+}

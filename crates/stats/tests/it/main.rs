@@ -7,4 +7,5 @@ mod correlation;
 mod decision;
 mod fit;
 mod smooth;
+mod steepest_drop;
 mod summary;

@@ -258,3 +258,61 @@ fn hierarchy_inputs_are_one_hot_by_default_or_seeded_random_features() {
     let e = config("kind = \"hierarchy\"\ninputs = \"gaussian\"", "").unwrap_err();
     assert!(e.contains("gaussian") && e.contains("one_hot"), "{e}");
 }
+
+#[test]
+fn binary_features_build_from_toml_with_their_feature_design() {
+    let exclusive = config(
+        r#"kind = "binary_features"
+layout = "exclusive"
+train = 200
+test = 100
+noise = 0.05
+extra_dims = 2
+rotate = true
+features = [{ norm = 1.0, frequency = 0.45 }, { norm = 1.0, frequency = 0.45 },
+            { norm = 2.0, frequency = 0.05 }, { norm = 2.0, frequency = 0.05, label = 1 }]"#,
+        "",
+    )
+    .unwrap();
+    let ds = build_data(&exclusive).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![6]);
+    assert_eq!(ds.spec().target, TargetKind::Classes { classes: 2 });
+    let fd = ds.feature_design().expect("binary_features carry a design");
+    assert_eq!(fd.features.len(), 4);
+    assert_eq!(fd.features[2].frequency, 0.05);
+    assert_eq!(fd.len(Split::Test), 100);
+    // The resolved config round-trips.
+    assert_eq!(
+        RunConfig::parse(&exclusive.to_toml(), &[]).unwrap(),
+        exclusive
+    );
+
+    let signed = config(
+        r#"kind = "binary_features"
+layout = "sign_coded"
+train = 100
+test = 50
+groups = [{ fraction = 0.8, amplitudes = [1.0, 1.0] }, { fraction = 0.2, amplitudes = [0.0, 1.0] }]"#,
+        // Standardisation changes the inputs: the design is dropped.
+        "[[transforms]]\nkind = \"standardize\"\nmode = \"per_feature\"",
+    )
+    .unwrap();
+    let ds = build_data(&signed).unwrap();
+    assert_eq!(ds.spec().input_shape, vec![2]);
+    assert!(ds.feature_design().is_none());
+
+    let bad = config(
+        r#"kind = "binary_features"
+layout = "exclusive"
+train = 10
+test = 10
+features = [{ norm = 1.0, frequency = 0.5 }, { norm = 1.0, frequency = 0.4 }]"#,
+        "",
+    )
+    .unwrap();
+    let err = build_data(&bad)
+        .err()
+        .expect("frequencies sum to 0.9")
+        .to_string();
+    assert!(err.contains("data.features[*].frequency"), "{err}");
+}
