@@ -9,6 +9,11 @@
 //!   one-hot inputs and no bias (`bias=none`: the modes of the uncentred `Σyx`, OCS mode
 //!   included). A `#` comment block before the table gives `s_OCS`, the singular values and
 //!   whether the OCS pair is exact.
+//! - `logit`: P3's margin flows (SCIENCE.md §P3.3), one column `z_r=<r>` per input norm:
+//!   two-layer balanced units dz/dt = 2·p·r·z·g(z) from z₀ = u₀·r, or a shallow layer
+//!   dz/dt = p·r²·g(z) from z₀ = u₀·r, with g = σ(−z) (`loss=cross_entropy`) or 1 below the
+//!   margin (`loss=hinge`). The comment block gives each norm's time to `z_star` and the
+//!   least-squares norm exponent d ln t/d ln r through the given norms.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,7 +32,8 @@ use learnscope_theory::{
 /// Options of `learnscope theory`.
 #[derive(clap::Args, Debug)]
 pub struct TheoryArgs {
-    /// The curve family: `saxe` (mode sigmoids) or `ocs` (the OCS phase on the hierarchy).
+    /// The curve family: `saxe` (mode sigmoids), `ocs` (the OCS phase on the hierarchy) or
+    /// `logit` (P3's margin flows).
     name: String,
     /// Set a parameter, e.g. `--set s=3,2,1` or `--set layers=3` (repeatable; see the keys
     /// listed by an unknown one).
@@ -59,6 +65,8 @@ const OCS_KEYS: &[&str] = &[
     "t_max",
     "points",
 ];
+
+const LOGIT_KEYS: &[&str] = &["model", "loss", "p", "r", "u0", "z_star", "t_max", "points"];
 
 /// Largest hierarchy the `ocs` curves decompose (the SVD is dense, O(P³)).
 const MAX_ITEMS: usize = 1024;
@@ -100,7 +108,8 @@ pub fn run(args: &TheoryArgs) -> Result<i32> {
     let table = match args.name.as_str() {
         "saxe" => saxe_table(&Settings::parse("saxe", SAXE_KEYS, &args.sets)?)?,
         "ocs" => ocs_table(&Settings::parse("ocs", OCS_KEYS, &args.sets)?)?,
-        other => bail!("unknown theory `{other}`; expected one of: saxe, ocs"),
+        "logit" => logit_table(&Settings::parse("logit", LOGIT_KEYS, &args.sets)?)?,
+        other => bail!("unknown theory `{other}`; expected one of: saxe, ocs, logit"),
     };
     let text = table.render();
     match &args.csv {
@@ -209,6 +218,67 @@ impl Settings {
         }
         Ok(list)
     }
+}
+
+/// P3's margin flows (module documentation).
+fn logit_table(set: &Settings) -> Result<Table> {
+    use learnscope_theory::binary::{predicted_norm_exponent, BinaryLoss, BinaryModel, LogitFlow};
+    let model = match set.choice_or("model", "two_layer", &["two_layer", "shallow"])? {
+        "shallow" => BinaryModel::Shallow,
+        _ => BinaryModel::TwoLayer,
+    };
+    let loss = match set.choice_or("loss", "cross_entropy", &["cross_entropy", "hinge"])? {
+        "hinge" => BinaryLoss::Hinge,
+        _ => BinaryLoss::CrossEntropy,
+    };
+    let p = set
+        .f64_opt("p", "a frequency in (0, 1]", |x| x > 0.0 && x <= 1.0)?
+        .unwrap_or(0.25);
+    let norms = set.list_or("r", &[0.5, 1.0, 2.0, 4.0])?;
+    if norms.contains(&0.0) {
+        bail!("theory logit: every norm in `r` must be > 0");
+    }
+    let u0 = set.f64_opt("u0", "> 0", |x| x > 0.0)?.unwrap_or(1e-3);
+    let z_star = set.f64_opt("z_star", "> 0", |x| x > 0.0)?.unwrap_or(1.0);
+    let points = set.usize_or("points", 201, 2)?;
+    let flows: Vec<LogitFlow> = norms
+        .iter()
+        .map(|&r| LogitFlow::new(model, loss, p, r, u0 * r))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow!("theory logit: {e}"))?;
+    let times: Vec<f64> = flows.iter().map(|f| f.time_to(z_star)).collect();
+    let slowest = times.iter().copied().fold(0.0, f64::max);
+    let t_max = match set.f64_opt("t_max", "> 0", |x| x > 0.0)? {
+        Some(t) => t,
+        None if slowest.is_finite() && slowest > 0.0 => 1.5 * slowest,
+        None => bail!("theory logit: no norm reaches z_star; set `t_max` explicitly"),
+    };
+    let grid = time_grid(t_max, points);
+    let mut columns = vec!["t".to_string()];
+    columns.extend(norms.iter().map(|r| format!("z_r={r}")));
+    let rows = grid
+        .iter()
+        .map(|&t| {
+            let mut row = vec![t];
+            row.extend(flows.iter().map(|f| f.z(t)));
+            row
+        })
+        .collect();
+    let mut comments = vec![format!(
+        "model {model:?}, loss {loss:?}, p = {p}, z0 = u0·r with u0 = {u0}, z* = {z_star}"
+    )];
+    for (r, t) in norms.iter().zip(&times) {
+        comments.push(format!("time to z* at r = {r}: {t}"));
+    }
+    if norms.len() >= 3 {
+        let slope = predicted_norm_exponent(model, loss, p, &norms, |r| u0 * r, z_star);
+        comments.push(format!("norm exponent d ln t / d ln r through these norms: {slope}"));
+    }
+    Ok(Table {
+        comments,
+        columns,
+        rows,
+    })
 }
 
 /// `points` evenly spaced times in `[0, t_max]`.

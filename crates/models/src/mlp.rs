@@ -280,3 +280,82 @@ impl MlpConfig {
         Network::new(be, spec, path, layers)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use learnscope_nn::{CpuBackend, ParamTree};
+
+    fn params(cfg: &MlpConfig) -> Vec<(String, Vec<f64>)> {
+        let be = CpuBackend::new(1);
+        let net = cfg.build(&be, RandomKey::root(3)).unwrap();
+        let mut out = Vec::new();
+        net.visit_params(&mut |p| out.push((p.name.clone(), p.value.to_host_f64(&be))));
+        out
+    }
+
+    fn config(hidden: Vec<usize>, bias: BiasPlacement, init: MlpInit) -> MlpConfig {
+        MlpConfig {
+            input: 3,
+            hidden,
+            outputs: 1,
+            activation: Activation::Relu,
+            bias,
+            parameterization: Parameterization::Standard,
+            init,
+            dtype: DType::F64,
+        }
+    }
+
+    #[test]
+    fn aligned_units_read_one_coordinate_each_and_are_balanced() {
+        let signs = vec![1.0, -1.0, 1.0];
+        let init = MlpInit::Aligned {
+            strength: 4e-2,
+            signs: signs.clone(),
+        };
+        let p = params(&config(vec![3], BiasPlacement::All(false), init.clone()));
+        let a = 0.2; // √u₀
+        assert_eq!(p[0].1, vec![a, 0.0, 0.0, 0.0, a, 0.0, 0.0, 0.0, a]);
+        assert_eq!(p[1].1, vec![a, -a, a]);
+        // Without a hidden layer the single layer starts at u₀·signs (z₀ = u₀·r).
+        let p = params(&config(vec![], BiasPlacement::All(false), init));
+        assert_eq!(p[0].1, vec![4e-2, -4e-2, 4e-2]);
+        // Wrong shapes or signs are refused.
+        let bad = MlpInit::Aligned {
+            strength: 1.0,
+            signs: vec![1.0, 0.5, 1.0],
+        };
+        assert!(config(vec![3], BiasPlacement::All(false), bad)
+            .validate()
+            .is_err());
+        let wide = MlpInit::Aligned {
+            strength: 1.0,
+            signs,
+        };
+        assert!(config(vec![4], BiasPlacement::All(false), wide)
+            .validate()
+            .is_err());
+    }
+
+    #[test]
+    fn gaussian_init_sets_hidden_biases_and_scales_weights_by_fan_in() {
+        let init = MlpInit::Gaussian {
+            gain: 2.0,
+            bias: -0.3,
+        };
+        let cfg = MlpConfig {
+            input: 400,
+            ..config(vec![50], BiasPlacement::Named(crate::BiasName::Hidden), init)
+        };
+        let p = params(&cfg);
+        let names: Vec<&str> = p.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(names, ["layers.0.weight", "layers.0.bias", "layers.1.weight"]);
+        assert!(p[1].1.iter().all(|&b| b == -0.3));
+        // 20 000 draws of N(0, 4/400): the sample sd is within 3 % of 0.1 (its standard error
+        // is 0.1/√40000 = 0.5 %).
+        let w = &p[0].1;
+        let sd = (w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64).sqrt();
+        assert!((sd - 0.1).abs() < 0.003, "{sd}");
+    }
+}

@@ -2,6 +2,7 @@
 
 mod decisions;
 mod p1;
+mod p3;
 mod probes;
 mod sink;
 mod training;
