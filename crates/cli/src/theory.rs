@@ -272,7 +272,9 @@ fn logit_table(set: &Settings) -> Result<Table> {
     }
     if norms.len() >= 3 {
         let slope = predicted_norm_exponent(model, loss, p, &norms, |r| u0 * r, z_star);
-        comments.push(format!("norm exponent d ln t / d ln r through these norms: {slope}"));
+        comments.push(format!(
+            "norm exponent d ln t / d ln r through these norms: {slope}"
+        ));
     }
     Ok(Table {
         comments,

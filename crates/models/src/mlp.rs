@@ -346,11 +346,18 @@ mod tests {
         };
         let cfg = MlpConfig {
             input: 400,
-            ..config(vec![50], BiasPlacement::Named(crate::BiasName::Hidden), init)
+            ..config(
+                vec![50],
+                BiasPlacement::Named(crate::BiasName::Hidden),
+                init,
+            )
         };
         let p = params(&cfg);
         let names: Vec<&str> = p.iter().map(|x| x.0.as_str()).collect();
-        assert_eq!(names, ["layers.0.weight", "layers.0.bias", "layers.1.weight"]);
+        assert_eq!(
+            names,
+            ["layers.0.weight", "layers.0.bias", "layers.1.weight"]
+        );
         assert!(p[1].1.iter().all(|&b| b == -0.3));
         // 20 000 draws of N(0, 4/400): the sample sd is within 3 % of 0.1 (its standard error
         // is 0.1/√40000 = 0.5 %).

@@ -1,6 +1,7 @@
 //! The page: a header (runs with seed, status, timings, isa/threads and provenance; each
 //! group's resolved config), the verdict table when there is one, then one section per probe
-//! with one figure per metric key and a collapsed table of final values. Everything is inline (CSS, SVG); there are no scripts,
+//! with one figure per metric key (keys recorded at a single step — end-of-run summaries — are
+//! named in a note and listed only in the table) and a collapsed table of final values. Everything is inline (CSS, SVG); there are no scripts,
 //! fonts, images or links outside the page, and every piece of text from disk is escaped.
 //!
 //! Figures (one per (probe, key)):
@@ -308,8 +309,27 @@ fn figures(report: &Report, groups: &[RunGroup], h: &mut String) {
             slug(probe),
             escape(probe)
         );
+        let mut once = Vec::new();
         for (key, series) in keys {
+            // A key recorded at one step only (an end-of-run summary) has nothing to draw over
+            // time: it is listed under the final values instead.
+            let single = series.iter().all(|s| {
+                per_run
+                    .iter()
+                    .all(|m| m.get(s).is_none_or(|v| v.len() <= 1))
+            });
+            if single {
+                once.push(key.as_str());
+                continue;
+            }
             figure(report, groups, &per_run, probe, key, series, h);
+        }
+        if !once.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">Recorded at one step only (see the final values): {}</p>",
+                escape(&once.join(", "))
+            );
         }
         if let Some(note) = crate::coding::pre_set_note(&per_run, probe) {
             h.push_str(&note);
@@ -657,7 +677,11 @@ mod tests {
                 .map(|&t| {
                     MetricRecord::new(t, 0, "fit", "loss", "train", scale / (t.max(1) as f64))
                 })
-                .chain([MetricRecord::new(5, 0, "fit", "acc", "test", f64::NAN)])
+                .chain([
+                    MetricRecord::new(5, 0, "fit", "acc", "test", f64::NAN),
+                    MetricRecord::new(6, 0, "fit", "acc", "test", f64::NAN),
+                    MetricRecord::new(1000, 0, "fit", "exponent", "train", -1.0),
+                ])
                 .collect()
         };
         let report = Report {
@@ -673,9 +697,11 @@ mod tests {
         assert!(h.contains("half-written last line dropped"));
         // The theory curve is shared by both runs: drawn once.
         assert_eq!(h.matches("theory: 1/t").count(), 1);
-        assert!(h.contains("1 non-finite values not drawn") && h.contains("no finite values"));
+        assert!(h.contains("2 non-finite values not drawn") && h.contains("no finite values"));
+        // A key recorded at one step has no figure, only a note and its final value.
+        assert!(h.contains("Recorded at one step only (see the final values): exponent"));
         // Final values: 1/1000 and 1.1/1000 → mean 0.00105, sd 0.05/1000·√2.
-        assert!(h.contains("final values (2 series)"));
+        assert!(h.contains("final values (3 series)"));
         assert!(
             h.contains(
                 "<td class=\"num\">1000</td><td class=\"num\">0.00105 ± 7.071e-5 (N = 2)</td>"

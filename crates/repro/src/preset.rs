@@ -118,6 +118,10 @@ const EMBEDDED_CONFIGS: &[(&str, &str)] = &[
         "p3-starvation.toml",
         include_str!("../../../experiments/p3-starvation.toml"),
     ),
+    (
+        "p3-fashion-binary.toml",
+        include_str!("../../../experiments/p3-fashion-binary.toml"),
+    ),
 ];
 
 /// Why a preset cannot be used.

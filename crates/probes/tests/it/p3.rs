@@ -35,12 +35,7 @@ fn run(cfg: &RunConfig, probes: bool) -> (MemorySink, Vec<u64>) {
     (sink, bits)
 }
 
-fn series(
-    sink: &MemorySink,
-    key: &str,
-    split: &str,
-    index: Option<i64>,
-) -> Vec<(u64, f64)> {
+fn series(sink: &MemorySink, key: &str, split: &str, index: Option<i64>) -> Vec<(u64, f64)> {
     sink.records
         .iter()
         .filter(|(_, _, m)| {
@@ -100,7 +95,8 @@ fn margins_follow_the_logit_flows_for_both_losses_and_depths() {
         let predicted_steps = flow.time_to(1.0) / 1e-3;
         let measured = series(&sink, "feature_time_to_margin", "train", Some(3))[0].1;
         assert!(
-            measured >= predicted_steps - 1.0 && measured <= predicted_steps + 250.0 + 0.0035 * predicted_steps,
+            measured >= predicted_steps - 1.0
+                && measured <= predicted_steps + 250.0 + 0.0035 * predicted_steps,
             "{sets:?}: measured {measured}, predicted {predicted_steps}"
         );
     }
@@ -111,9 +107,18 @@ fn the_hinge_stops_at_the_margin_and_cross_entropy_does_not() {
     let (ce, _) = run(&modes(&["steps=30000"]), true);
     let (hinge, _) = run(&modes(&["steps=30000", r#"loss={ kind = "hinge" }"#]), true);
     // The two fastest features (r = 2, 4) are past the margin in both runs.
-    let z = |s: &MemorySink, k: i64| series(s, "feature_margin", "train", Some(k)).last().unwrap().1;
+    let z = |s: &MemorySink, k: i64| {
+        series(s, "feature_margin", "train", Some(k))
+            .last()
+            .unwrap()
+            .1
+    };
     for k in [2, 3] {
-        assert!((z(&hinge, k) - 1.0).abs() < 0.005, "hinge {k}: {}", z(&hinge, k));
+        assert!(
+            (z(&hinge, k) - 1.0).abs() < 0.005,
+            "hinge {k}: {}",
+            z(&hinge, k)
+        );
         assert!(z(&ce, k) > 3.0, "ce {k}: {}", z(&ce, k));
     }
 }
@@ -121,7 +126,10 @@ fn the_hinge_stops_at_the_margin_and_cross_entropy_does_not() {
 #[test]
 fn a_random_init_has_no_closed_form() {
     let (sink, _) = run(
-        &modes(&[r#"model.init={ kind = "gaussian", gain = 0.1 }"#, "steps=200"]),
+        &modes(&[
+            r#"model.init={ kind = "gaussian", gain = 0.1 }"#,
+            "steps=200",
+        ]),
         true,
     );
     assert_eq!(last(&sink, "closed_form_applies"), 0.0);
@@ -152,7 +160,10 @@ fn without_biases_a_run_fails_exactly_when_a_feature_has_lost_every_unit() {
         assert_eq!(fail == 1.0, dead_end > 0.0, "seed {seed}");
         // A dead cluster's examples sit at margin 0: the error is a multiple of 1/8.
         let error = last(&sink, "error");
-        assert!((error - dead_end / 8.0).abs() < 1e-12, "seed {seed}: {error}");
+        assert!(
+            (error - dead_end / 8.0).abs() < 1e-12,
+            "seed {seed}: {error}"
+        );
         if fail == 1.0 {
             failed += 1;
         } else {
