@@ -381,13 +381,10 @@ impl BinaryProbe {
         };
         let d = self.input_dim;
         let y = &self.labels[0];
-        let mut out = Vec::with_capacity(f.len());
+        // Every (feature, carrier) input with the feature removed, in one forward pass.
+        let carriers: usize = f.members.iter().map(Vec::len).sum();
+        let mut x = Vec::with_capacity(carriers * d);
         for (k, members) in f.members.iter().enumerate() {
-            if members.is_empty() {
-                out.push(f64::NAN);
-                continue;
-            }
-            let mut x = Vec::with_capacity(members.len() * d);
             for &(i, c) in members {
                 x.extend(
                     self.train_x[i * d..(i + 1) * d]
@@ -396,20 +393,29 @@ impl BinaryProbe {
                         .map(|(v, u)| v - c * u),
                 );
             }
-            let logits = ctx.logits_at_theta(&x, 512)?;
-            let without: Vec<f64> = if self.two_logits {
-                logits.chunks_exact(2).map(|l| l[1] - l[0]).collect()
-            } else {
-                logits
-            };
-            let total: f64 = members
-                .iter()
-                .zip(&without)
-                .map(|(&(i, _), w)| z[i] - y[i] * w)
-                .sum();
-            out.push(total / members.len() as f64);
         }
-        Ok(out)
+        let logits = ctx.logits_at_theta(&x, 512)?;
+        let without: Vec<f64> = if self.two_logits {
+            logits.chunks_exact(2).map(|l| l[1] - l[0]).collect()
+        } else {
+            logits
+        };
+        let mut rows = without.iter();
+        Ok(f.members
+            .iter()
+            .map(|members| {
+                let total: f64 = members
+                    .iter()
+                    .zip(rows.by_ref())
+                    .map(|(&(i, _), w)| z[i] - y[i] * w)
+                    .sum();
+                if members.is_empty() {
+                    f64::NAN
+                } else {
+                    total / members.len() as f64
+                }
+            })
+            .collect())
     }
 
     /// Unit statistics of a one-hidden-layer network (module documentation).
@@ -431,16 +437,16 @@ impl BinaryProbe {
             _ => w2[k],
         };
         let n = self.labels[0].len();
-        let mut active_on = vec![vec![false; n]; h];
-        for (k, act) in active_on.iter_mut().enumerate() {
+        let active = |k: usize, i: usize| {
+            let w = &w1[k * d..(k + 1) * d];
+            let x = &self.train_x[i * d..(i + 1) * d];
+            w.iter().zip(x).map(|(u, v)| u * v).sum::<f64>() + b1.as_ref().map_or(0.0, |b| b[k])
+                > 0.0
+        };
+        for k in 0..h {
             let w = &w1[k * d..(k + 1) * d];
             let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
             record_index(out, name, "unit_strength", k, readout(k) * norm);
-            let b = b1.as_ref().map_or(0.0, |b| b[k]);
-            for (i, a) in act.iter_mut().enumerate() {
-                let x = &self.train_x[i * d..(i + 1) * d];
-                *a = w.iter().zip(x).map(|(u, v)| u * v).sum::<f64>() + b > 0.0;
-            }
             if let Some(f) = &self.features {
                 let (best, cos) = f
                     .directions
@@ -455,15 +461,14 @@ impl BinaryProbe {
                 record_index(out, name, "unit_feature", k, best as f64);
             }
         }
-        let dead = active_on.iter().filter(|a| !a.iter().any(|&x| x)).count();
+        // Early exits: a live unit (feature) usually shows it on its first examples (units).
+        let dead = (0..h).filter(|&k| !(0..n).any(|i| active(k, i))).count();
         out.scalar(name, "dead_units", "train", dead as f64 / h as f64);
         if let Some(f) = &self.features {
             let dead_clusters = f
                 .members
                 .iter()
-                .filter(|m| {
-                    !m.is_empty() && !active_on.iter().any(|a| m.iter().any(|&(i, _)| a[i]))
-                })
+                .filter(|m| !m.is_empty() && !m.iter().any(|&(i, _)| (0..h).any(|k| active(k, i))))
                 .count();
             out.scalar(name, "dead_clusters", "train", dead_clusters as f64);
             let any = if dead_clusters > 0 { 1.0 } else { 0.0 };
