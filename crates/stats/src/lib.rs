@@ -7,6 +7,12 @@
 //! - Resampling: [`bootstrap_ci`] (percentile or BCa), [`bootstrap_paired_ci`],
 //!   [`bootstrap_two_sample_ci`], all pure functions of a [`learnscope_core::RandomKey`].
 //! - Association: [`pearson`], [`spearman`], [`kendall_tau_b`] with Fisher-z intervals.
+//! - Representations and example difficulty (SCIENCE.md P2): linear CKA between two
+//!   representations of the same examples ([`linear_cka`], Kornblith et al. 2019);
+//!   ensemble accessibility, LOC and its fastest-examples variant, and the critical principal
+//!   component ([`accessibility`], [`loc`], [`loc_fastest`], [`critical_pc`]; Hacohen et al.
+//!   2020); k-nearest-neighbour label agreement ([`knn_label_agreement`],
+//!   [`knn_discriminability`]).
 //! - Curves: [`smooth_log_time`], [`moving_median`], [`moving_mean`]; fits in [`fit`]
 //!   (linear, power law, logistic, any [`fit::CurveModel`]); monotone fits by
 //!   pool-adjacent-violators ([`isotonic_fit`]) and the steepest drop of a decreasing curve
@@ -28,14 +34,17 @@
 
 #![warn(missing_docs)]
 
+mod accessibility;
 mod binomial;
 mod bootstrap;
+mod cka;
 mod correlation;
 mod decision;
 mod error;
 pub mod fit;
 mod hypothesis;
 mod isotonic;
+mod knn;
 mod normal;
 mod ocs;
 mod quantile;
@@ -46,6 +55,7 @@ mod steepest_drop;
 mod student_t;
 mod summary;
 
+pub use accessibility::{accessibility, critical_pc, fastest_examples, loc, loc_fastest};
 pub use binomial::{
     binomial_acceptance_interval, binomial_cdf, binomial_pmf, binomial_sf, clopper_pearson,
     wilson_interval,
@@ -54,6 +64,7 @@ pub use bootstrap::{
     bootstrap_ci, bootstrap_paired_ci, bootstrap_two_sample_ci, BootstrapCi, BootstrapMethod,
     BootstrapOptions,
 };
+pub use cka::{linear_cka, linear_cka_with, CkaForm};
 pub use correlation::{kendall_tau_b, pearson, spearman, Correlation};
 pub use decision::{
     counts_by, criterion_from_rates, d_prime_from_rates, graded_rejection, partition_accuracy,
@@ -65,6 +76,7 @@ pub use hypothesis::{
     one_sample_t_test, paired_t_test, welch_t_test, wilcoxon_signed_rank, TTest, WilcoxonTest,
 };
 pub use isotonic::{isotonic_fit, Monotone};
+pub use knn::{knn_discriminability, knn_label_agreement};
 pub use normal::{erf, erfc, normal_cdf, normal_pdf, normal_quantile, normal_sf};
 pub use ocs::{base_rates, label_variance, ocs_distance};
 pub use quantile::{median, quantile, quantile_sorted};

@@ -15,6 +15,7 @@ pub mod flow;
 pub mod linalg;
 pub mod moments;
 pub mod ocs;
+pub mod pc_bias;
 pub mod reduction;
 pub mod saxe;
 
