@@ -121,6 +121,19 @@ pub enum ProbeConfig {
         #[serde(default = "default_top_k")]
         top_k: usize,
     },
+    /// The principal-components bias of linear networks: the compact map's distance to the
+    /// least-squares map per principal component, against eq. (4) of P2, and the gradient-scale
+    /// matrices (see [`crate::pc_bias`]).
+    PcBias {
+        /// Name (default `pc_bias`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Directions with `d_j < rcond · d₁` are dropped (default 1e-8).
+        #[serde(default = "crate::pc_bias::default_rcond")]
+        rcond: f64,
+    },
     /// Binary-classification dynamics: error and margin curves, time to margin and its
     /// exponents, feature responses, unit strengths and dead units, the logit flows of P3
     /// (see [`crate::binary`]).
@@ -136,6 +149,25 @@ pub enum ProbeConfig {
         /// The margin z* of `at_margin` and `time_to_margin` (default 1).
         #[serde(default = "default_margin")]
         margin: f64,
+    },
+    /// Accuracy on the evaluation split's inputs projected onto the first P principal
+    /// components of the training inputs (P2; see [`crate::projected`]).
+    Projected {
+        /// Name (default `projected`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Numbers of components P (default `[1, 10, 100]`; clipped to the input size).
+        #[serde(default = "crate::projected::default_dims")]
+        dims: Vec<usize>,
+        /// PCA of the centred inputs, projection x̄ + U_P U_Pᵀ(x − x̄) (default true);
+        /// false: uncentred second moment, U_P U_Pᵀ x.
+        #[serde(default = "crate::projected::default_centred")]
+        centred: bool,
+        /// The split whose inputs are projected (default `test`).
+        #[serde(default = "crate::projected::default_split")]
+        split: SplitName,
     },
     /// Learning rate.
     Lr {
@@ -263,6 +295,22 @@ pub fn build_probe<B: Backend>(
                 iterations,
             })
         }
+        ProbeConfig::PcBias {
+            name,
+            schedule,
+            rcond,
+        } => {
+            check(&schedule)?;
+            Box::new(
+                crate::pc_bias::PcBiasProbe::new(
+                    name.unwrap_or_else(|| "pc_bias".into()),
+                    schedule,
+                    rcond,
+                    ctx,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
         ProbeConfig::Binary {
             name,
             schedule,
@@ -373,6 +421,29 @@ pub fn build_probe<B: Backend>(
                 schedule,
                 top_k,
             })
+        }
+        ProbeConfig::Projected {
+            name,
+            schedule,
+            dims,
+            centred,
+            split,
+        } => {
+            check(&schedule)?;
+            let setup = crate::projected::ProjectedSetup {
+                dims,
+                centred,
+                split: split.into(),
+            };
+            Box::new(
+                crate::projected::ProjectedProbe::new(
+                    name.unwrap_or_else(|| "projected".into()),
+                    schedule,
+                    setup,
+                    ctx.data,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
         }
         ProbeConfig::Lr { name, schedule } => {
             check(&schedule)?;

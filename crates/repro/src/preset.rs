@@ -42,6 +42,10 @@
 //! # over = { arm = "ce-alone", metric = { probe = "…", key = "…" } }
 //! # minus = { arm = "sd", metric = { … }, over = { arm = "sd-alone", metric = { … } } }
 //! # minus = [{ arm = "a", metric = { … }, factor = 0.5 }, { arm = "b", … }]   # several
+//! # Across arms (instead of `arm`/`over`/`minus`): the metric of each arm's run with seed S,
+//! # reduced to one number per seed:
+//! # across = { arms = ["w256", "w512"], x = [256, 512], fit = "log_log_slope" }
+//! #   (or fit = "max_relative_increase": max_i (v_{i+1} − v_i)/|v_i|, ≤ 0 when non-increasing)
 //! ```
 //!
 //! `rule = "binomial95"` (see [`crate::verdict`]) counts events: each per-seed value must be 0
@@ -63,7 +67,8 @@
 //! records with the given `probe`, `key` and optional `split`, `layer` and `index`, in step
 //! order, reduced by [`Reduce`]: `first`, `last`, `at` (`step = N`), `min`, `max`, `mean`, or
 //! `monotone_increase` = max over t of (x_{t+1} − x_t)⁺ / |x_0| (0 for a series that never
-//! increases; the relative size of the worst step up). Or computed in process from the run's
+//! increases; the relative size of the worst step up), `at_argmin` (`argmin_of = {…}`), or
+//! `first_step_reaching` (`level = x`: the first step whose value is ≥ x). Or computed in process from the run's
 //! resolved configuration without training ([`Computed`]): `gradcheck` = the largest
 //! relative error of the analytic gradient of the training loss at initialisation against
 //! central differences (see [`crate::reproduce::gradcheck_residual`]).
@@ -84,6 +89,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../experiments/demo-verdict.toml"),
     ),
     ("p1", include_str!("../../../experiments/p1-verdict.toml")),
+    ("p2", include_str!("../../../experiments/p2-verdict.toml")),
     ("p3", include_str!("../../../experiments/p3-verdict.toml")),
 ];
 
@@ -97,6 +103,18 @@ const EMBEDDED_CONFIGS: &[(&str, &str)] = &[
     (
         "p1-cnn.toml",
         include_str!("../../../experiments/p1-cnn.toml"),
+    ),
+    (
+        "p2-linear.toml",
+        include_str!("../../../experiments/p2-linear.toml"),
+    ),
+    (
+        "p2-shuffled.toml",
+        include_str!("../../../experiments/p2-shuffled.toml"),
+    ),
+    (
+        "p2-projected.toml",
+        include_str!("../../../experiments/p2-projected.toml"),
     ),
     (
         "p3-modes.toml",
@@ -253,6 +271,9 @@ pub enum Reduce {
     MonotoneIncrease,
     /// The value at the step where the `argmin_of` series is smallest (within the window).
     AtArgmin,
+    /// The first step (as a number) whose value is ≥ `level` (e.g. steps to 100 % training
+    /// accuracy); an error when no record reaches it.
+    FirstStepReaching,
 }
 
 /// Another series of the same run, named like a metric.
@@ -370,6 +391,9 @@ pub struct MetricSpec {
     /// `reduce = "at_argmin"`.
     #[serde(default)]
     pub argmin_of: Option<SeriesRef>,
+    /// The level of `reduce = "first_step_reaching"`.
+    #[serde(default)]
+    pub level: Option<f64>,
 }
 
 impl MetricSpec {
@@ -403,6 +427,15 @@ impl MetricSpec {
             }
             _ => {}
         }
+        match (self.reduce, self.level) {
+            (Reduce::FirstStepReaching, None) => {
+                return Err("`reduce = \"first_step_reaching\"` needs `level`".into())
+            }
+            (r, Some(_)) if r != Reduce::FirstStepReaching => {
+                return Err("`level` is only used with `reduce = \"first_step_reaching\"`".into())
+            }
+            _ => {}
+        }
         match (self.reduce, self.step) {
             (Reduce::At, None) => Err("`reduce = \"at\"` needs `step`".into()),
             (Reduce::At, Some(_)) | (_, None) => Ok(()),
@@ -426,6 +459,9 @@ impl MetricSpec {
             Reduce::Max => "max".to_string(),
             Reduce::Mean => "mean".to_string(),
             Reduce::MonotoneIncrease => "monotone_increase".to_string(),
+            Reduce::FirstStepReaching => {
+                format!("first step reaching {}", self.level.unwrap_or(f64::NAN))
+            }
             Reduce::AtArgmin => format!(
                 "at argmin of {}",
                 self.argmin_of
@@ -516,6 +552,13 @@ impl MetricSpec {
             Reduce::Mean => learnscope_stats::mean(&s.iter().map(|x| x.1).collect::<Vec<_>>()),
             Reduce::MonotoneIncrease => {
                 monotone_increase(&s.iter().map(|x| x.1).collect::<Vec<_>>())
+            }
+            Reduce::FirstStepReaching => {
+                let level = self.level.unwrap_or(f64::NAN);
+                s.iter()
+                    .find(|x| x.1 >= level)
+                    .ok_or_else(|| format!("{} never reaches {level}", self.describe()))?
+                    .0 as f64
             }
             Reduce::AtArgmin => {
                 let of = self
@@ -652,6 +695,57 @@ impl MinusTerms {
     }
 }
 
+/// A row read across several arms (`across`): the same metric from each arm's run with the same
+/// seed, paired with a number `x` per arm, reduced by `fit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Across {
+    /// The arms, in the order of `x`.
+    pub arms: Vec<String>,
+    /// One number per arm (e.g. the width).
+    pub x: Vec<f64>,
+    /// How the values become one number per seed.
+    pub fit: AcrossFit,
+}
+
+/// How an `across` row reduces its per-arm values (v_i at x_i).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcrossFit {
+    /// The least-squares slope of ln v against ln x (needs v, x > 0).
+    LogLogSlope,
+    /// max_i (v_{i+1} − v_i)/|v_i|: ≤ 0 exactly when v does not increase along the arms.
+    MaxRelativeIncrease,
+}
+
+impl AcrossFit {
+    /// The reduction of values `v` at `x` (an error names what is out of range).
+    pub fn apply(self, x: &[f64], v: &[f64]) -> Result<f64, String> {
+        match self {
+            AcrossFit::LogLogSlope => {
+                if let Some((xi, vi)) = x.iter().zip(v).find(|(x, v)| !(**x > 0.0 && **v > 0.0)) {
+                    return Err(format!(
+                        "log_log_slope needs x, v > 0; got x = {xi}, v = {vi}"
+                    ));
+                }
+                let lx: Vec<f64> = x.iter().map(|a| a.ln()).collect();
+                let lv: Vec<f64> = v.iter().map(|a| a.ln()).collect();
+                let (mx, mv) = (
+                    lx.iter().sum::<f64>() / lx.len() as f64,
+                    lv.iter().sum::<f64>() / lv.len() as f64,
+                );
+                let sxy: f64 = lx.iter().zip(&lv).map(|(a, b)| (a - mx) * (b - mv)).sum();
+                let sxx: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
+                Ok(sxy / sxx)
+            }
+            AcrossFit::MaxRelativeIncrease => Ok(v
+                .windows(2)
+                .map(|w| (w[1] - w[0]) / w[0].abs())
+                .fold(f64::NEG_INFINITY, f64::max)),
+        }
+    }
+}
+
 /// A `[[verdict]]` entry as written in TOML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -676,6 +770,9 @@ pub struct RowToml {
     /// runs with the same seed.
     #[serde(default)]
     pub minus: Option<MinusTerms>,
+    /// Reads `metric` from several arms and reduces the values (then `arm` is not used).
+    #[serde(default)]
+    pub across: Option<Across>,
     /// The comparison.
     #[serde(default)]
     pub rule: Option<Rule>,
@@ -699,6 +796,13 @@ pub const MAIN_ARM: &str = "main";
 impl RowToml {
     /// Every (arm, metric) the row reads: its own, then `over`, `minus`, `minus.over`.
     pub fn terms(&self) -> Vec<(&str, &MetricSpec)> {
+        if let Some(a) = &self.across {
+            return a
+                .arms
+                .iter()
+                .map(|arm| (arm.as_str(), &self.metric))
+                .collect();
+        }
         let mut t = vec![(self.arm.as_str(), &self.metric)];
         if let Some(o) = &self.over {
             t.push((o.arm.as_str(), &o.metric));
@@ -726,6 +830,23 @@ impl RowToml {
     /// The whole expression in words: the metric alone for a one-arm row, else every term
     /// with its arm, e.g. `a/b last (arm ce) / a/b last (arm ce-alone) − (…)`.
     pub fn describe(&self) -> String {
+        if let Some(a) = &self.across {
+            let pairs: Vec<String> = a
+                .arms
+                .iter()
+                .zip(&a.x)
+                .map(|(arm, x)| format!("{arm} (x = {})", crate::verdict::fmt_num(*x)))
+                .collect();
+            let what = match a.fit {
+                AcrossFit::LogLogSlope => "slope of ln",
+                AcrossFit::MaxRelativeIncrease => "max relative increase of",
+            };
+            return format!(
+                "{what} {} across {}",
+                self.metric.describe(),
+                pairs.join(", ")
+            );
+        }
         if self.over.is_none() && self.minus.is_none() {
             return self.metric.describe();
         }
@@ -897,6 +1018,26 @@ impl Preset {
             let known = |arm: &str| arm == MAIN_ARM || toml.arms.contains_key(arm);
             if !known(&r.arm) {
                 return Err(row(format!("unknown arm `{}`", r.arm)));
+            }
+            if let Some(a) = &r.across {
+                if r.over.is_some() || r.minus.is_some() {
+                    return Err(row(
+                        "`across` does not combine with `over` or `minus`".into()
+                    ));
+                }
+                if a.arms.len() < 2 || a.arms.len() != a.x.len() {
+                    return Err(row(format!(
+                        "`across` needs at least two arms and one x per arm ({} arms, {} x)",
+                        a.arms.len(),
+                        a.x.len()
+                    )));
+                }
+                if let Some(bad) = a.arms.iter().find(|arm| !known(arm)) {
+                    return Err(row(format!("unknown arm `{bad}` in `across`")));
+                }
+                if a.x.iter().any(|x| !x.is_finite()) {
+                    return Err(row("`across.x` must be finite".into()));
+                }
             }
             r.metric.validate().map_err(row)?;
             let mut extra: Vec<(&str, &str, &MetricSpec)> = Vec::new();
@@ -1394,6 +1535,57 @@ reason = "r"
         assert_eq!(smoke[1].row_ids, ["a"]);
         // A one-arm row describes its metric alone.
         assert_eq!(p.toml.verdict[1].arms(), ["main"]);
+    }
+
+    #[test]
+    fn across_rows_read_every_listed_arm_and_reduce_per_seed() {
+        let text = INLINE.to_string()
+            + r#"
+[[verdict]]
+id = "w"
+kind = "replication"
+claim = "c"
+source = "s"
+metric = { probe = "loss", key = "batch_loss", reduce = "last" }
+across = { arms = ["slow", "main"], x = [256, 1024], fit = "log_log_slope" }
+rule = "within"
+target = [-0.75, -0.25]
+reason = "r"
+"#;
+        let p = parse(&text).unwrap();
+        let w = p.toml.verdict.last().unwrap();
+        assert_eq!(w.arms(), ["slow", "main"]);
+        assert_eq!(
+            w.spec().metric,
+            "slope of ln loss/batch_loss last across slow (x = 256), main (x = 1024)"
+        );
+        // e ∝ width^(−½): slope −½; a non-increasing series has max relative increase ≤ 0.
+        let fit = w.across.as_ref().unwrap().fit;
+        let slope = fit
+            .apply(&[256.0, 1024.0, 4096.0], &[0.04, 0.02, 0.01])
+            .unwrap();
+        assert!((slope + 0.5).abs() < 1e-12, "{slope}");
+        assert!(fit.apply(&[1.0, 2.0], &[0.0, 1.0]).is_err());
+        let up = AcrossFit::MaxRelativeIncrease.apply(&[1.0, 2.0, 3.0], &[4.0, 2.0, 3.0]);
+        assert_eq!(up.unwrap(), 0.5);
+        // Errors name the row: unknown arm, mismatched x, combined with `over`.
+        for (bad, why) in [
+            (
+                r#"arms = ["slow", "gone"]"#,
+                "unknown arm `gone` in `across`",
+            ),
+            (r#"arms = ["slow"]"#, "at least two arms"),
+        ] {
+            let t = text.replace(r#"arms = ["slow", "main"]"#, bad);
+            let e = parse(&t).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        let t = text.replace(
+            "across = {",
+            "over = { arm = \"slow\", metric = { probe = \"loss\", key = \"batch_loss\" } }\nacross = {",
+        );
+        let e = parse(&t).unwrap_err().to_string();
+        assert!(e.contains("does not combine"), "{e}");
     }
 
     #[test]

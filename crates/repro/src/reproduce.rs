@@ -236,6 +236,14 @@ pub fn row_value(row: &RowToml, runs: &BTreeMap<&str, RunInput<'_>>) -> Result<f
             .ok_or_else(|| format!("no run of arm `{arm}`"))
             .and_then(|run| term_value(metric, run))
     };
+    if let Some(a) = &row.across {
+        let values = a
+            .arms
+            .iter()
+            .map(|arm| term(arm, &row.metric))
+            .collect::<Result<Vec<f64>, String>>()?;
+        return a.fit.apply(&a.x, &values);
+    }
     let mut v = term(&row.arm, &row.metric)?;
     if let Some(o) = &row.over {
         v /= term(&o.arm, &o.metric)?;
@@ -260,7 +268,8 @@ pub fn row_values(
     let (mut labels, mut values, mut notes) = (Vec::new(), Vec::new(), Vec::new());
     let arms = row.arms();
     let terms = row.terms();
-    for p in plan.iter().filter(|p| p.arm == row.arm) {
+    let first = arms.first().copied().unwrap_or(row.arm.as_str());
+    for p in plan.iter().filter(|p| p.arm == first) {
         let seed = p.seed;
         let mut found = Vec::new();
         let mut missing = None;

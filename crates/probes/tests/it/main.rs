@@ -2,7 +2,9 @@
 
 mod decisions;
 mod p1;
+mod p2;
 mod p3;
 mod probes;
+mod projected;
 mod sink;
 mod training;
