@@ -29,7 +29,7 @@
 //! the same summaries.
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, Par, Side};
+use faer::{Accum, Mat, Par};
 use learnscope_core::ProbeSchedule;
 use learnscope_data::{Dataset, Split};
 use learnscope_nn::loss::HostTargets;
@@ -132,28 +132,12 @@ impl Pca {
                 Par::Seq,
             );
         });
-        let evd = cov
-            .self_adjoint_eigen(Side::Lower)
-            .map_err(|e| format!("eigen-decomposition did not converge: {e:?}"))?;
-        let s = evd.S().column_vector();
-        let u = evd.U();
-        // faer: non-decreasing; we want descending.
-        let order: Vec<usize> = (0..q).rev().collect();
-        let eigenvalues: Vec<f64> = order.iter().map(|&k| s[k]).collect();
-        let mut components = Mat::<f64>::from_fn(q, q, |i, k| u[(i, order[k])]);
-        for k in 0..q {
-            let mut best = 0;
-            for i in 1..q {
-                if components[(i, k)].abs() > components[(best, k)].abs() {
-                    best = i;
-                }
-            }
-            if components[(best, k)] < 0.0 {
-                for i in 0..q {
-                    components[(i, k)] = -components[(i, k)];
-                }
-            }
-        }
+        // The same eigensolver, order (descending) and sign convention as the data crate's
+        // PCA and ZCA transforms.
+        let moment: Vec<f64> = (0..q * q).map(|k| cov[(k / q, k % q)]).collect();
+        let (eigenvalues, rows) = learnscope_data::transform::symmetric_eigen(&moment, q)
+            .map_err(|e| format!("eigen-decomposition did not converge: {e}"))?;
+        let components = Mat::<f64>::from_fn(q, q, |i, k| rows[k * q + i]);
         Ok(Pca {
             q,
             mean,
