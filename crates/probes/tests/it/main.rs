@@ -6,5 +6,6 @@ mod p2;
 mod p3;
 mod probes;
 mod projected;
+mod resume;
 mod sink;
 mod training;

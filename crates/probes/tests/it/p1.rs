@@ -6,8 +6,9 @@ use learnscope_nn::CpuBackend;
 use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
-use learnscope_train::{RunOutcome, StopSignal, TrainState, Trainer};
+use learnscope_train::{RunOutcome, StopSignal, Trainer};
 
+use crate::resume::{assert_resumes_exactly, every_step};
 use crate::sink::MemorySink;
 
 /// experiments/p1-dln.toml: centred √P-scaled one-hot inputs, 8-16-15 with an output bias,
@@ -146,15 +147,7 @@ fn a_random_init_has_no_closed_form_but_the_flow_tracks_it() {
 fn p1_probes_are_read_only_and_resume_exactly() {
     let sets = ["steps=3000".to_string(), "checkpoint.every=1100".into()];
     let cfg = RunConfig::parse(P1_DLN, &sets).unwrap();
-    let mut every = cfg.clone();
-    for p in &mut every.probes {
-        p.insert(
-            "schedule".into(),
-            toml::Value::Table(toml::toml! { kind = "every"
-            n = 1 }),
-        );
-    }
-    let (with, pw) = run(&every, true);
+    let (with, pw) = run(&every_step(&cfg), true);
     let (without, po) = run(&cfg, false);
     assert_eq!(pw, po, "probes changed training");
     assert_eq!(
@@ -162,29 +155,10 @@ fn p1_probes_are_read_only_and_resume_exactly() {
         without.checkpoints.last().unwrap().1
     );
 
-    let (full, _) = run(&cfg, true);
-    let (step, tensors, state) = full.checkpoints[0].clone();
-    assert_eq!(step, 1100);
-    let state: TrainState = serde_json::from_value(state).unwrap();
-    let tables = cfg.probes.clone();
-    let mut resumed = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    resumed.restore(&tensors, &state).unwrap();
-    let mut sink = MemorySink::default();
-    resumed.run(&mut sink, &StopSignal::default()).unwrap();
-    let tail: Vec<String> = full
-        .fingerprint()
-        .into_iter()
-        .filter(|r| r.split(' ').next().unwrap().parse::<u64>().unwrap() >= 1100)
-        .collect();
     // `d_ocs_over_init` divides by the first observation, kept in the probe state; the flow is
     // integrated again from θ₀.
-    let got = sink.fingerprint();
-    if let Some((i, (a, b))) = got.iter().zip(&tail).enumerate().find(|(_, (a, b))| a != b) {
-        panic!("record {i} differs: {a} vs {b}");
-    }
-    assert_eq!(got.len(), tail.len());
+    let (full, _) = run(&cfg, true);
+    assert_resumes_exactly(&cfg, &full, 1100);
 }
 
 #[test]

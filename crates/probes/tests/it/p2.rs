@@ -9,8 +9,9 @@ use learnscope_probes::build_probes;
 use learnscope_theory::pc_bias::PrincipalCoordinates;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::{build_data, build_parts};
-use learnscope_train::{RunOutcome, StopSignal, TrainState, Trainer};
+use learnscope_train::{RunOutcome, StopSignal, Trainer};
 
+use crate::resume::assert_resumes_exactly;
 use crate::sink::MemorySink;
 
 /// SCIENCE.md §P2.2's check: q = 20 inputs with a power-law spectrum (λ_i = 1/i), rotated,
@@ -219,27 +220,8 @@ fn p2_probe_is_read_only_and_resumes_exactly() {
     );
     assert_eq!(once(&with, "closed_form_applies"), 1.0);
 
-    let (step, tensors, state) = with.checkpoints[0].clone();
-    assert_eq!(step, 110);
-    let state: TrainState = serde_json::from_value(state).unwrap();
-    let tables = cfg.probes.clone();
-    let mut resumed = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    resumed.restore(&tensors, &state).unwrap();
-    let mut sink = MemorySink::default();
-    resumed.run(&mut sink, &StopSignal::default()).unwrap();
-    let tail: Vec<String> = with
-        .fingerprint()
-        .into_iter()
-        .filter(|r| r.split(' ').next().unwrap().parse::<u64>().unwrap() >= 110)
-        .collect();
     // The eq. (4) overlay and `distance_to_opt_rel` use W̃₀ from the probe state.
-    let got = sink.fingerprint();
-    if let Some((i, (a, b))) = got.iter().zip(&tail).enumerate().find(|(_, (a, b))| a != b) {
-        panic!("record {i} differs: {a} vs {b}");
-    }
-    assert_eq!(got.len(), tail.len());
+    let sink = assert_resumes_exactly(&cfg, &with, 110);
     assert!(sink
         .records
         .iter()

@@ -7,8 +7,9 @@ use learnscope_probes::build_probes;
 use learnscope_theory::binary::{BinaryLoss, BinaryModel, LogitFlow};
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
-use learnscope_train::{RunOutcome, StopSignal, TrainState, Trainer};
+use learnscope_train::{RunOutcome, StopSignal, Trainer};
 
+use crate::resume::{assert_resumes_exactly, every_step};
 use crate::sink::MemorySink;
 
 /// Four aligned, balanced units on four orthogonal features (p = ¼, r = 0.5, 1, 2, 4),
@@ -177,38 +178,11 @@ fn without_biases_a_run_fails_exactly_when_a_feature_has_lost_every_unit() {
 fn the_binary_probe_is_read_only_and_resumes_exactly() {
     let sets = ["steps=3000".to_string(), "checkpoint.every=1100".into()];
     let cfg = RunConfig::parse(P3_MODES, &sets).unwrap();
-    let mut every = cfg.clone();
-    for p in &mut every.probes {
-        p.insert(
-            "schedule".into(),
-            toml::Value::Table(toml::toml! { kind = "every"
-            n = 1 }),
-        );
-    }
-    let (_, pw) = run(&every, true);
+    let (_, pw) = run(&every_step(&cfg), true);
     let (_, po) = run(&cfg, false);
     assert_eq!(pw, po, "the probe changed training");
 
-    let (full, _) = run(&cfg, true);
-    let (step, tensors, state) = full.checkpoints[0].clone();
-    assert_eq!(step, 1100);
-    let state: TrainState = serde_json::from_value(state).unwrap();
-    let tables = cfg.probes.clone();
-    let mut resumed = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    resumed.restore(&tensors, &state).unwrap();
-    let mut sink = MemorySink::default();
-    resumed.run(&mut sink, &StopSignal::default()).unwrap();
-    let tail: Vec<String> = full
-        .fingerprint()
-        .into_iter()
-        .filter(|r| r.split(' ').next().unwrap().parse::<u64>().unwrap() >= 1100)
-        .collect();
     // Times to margin, the error curve and z₀ live in the probe state.
-    let got = sink.fingerprint();
-    if let Some((i, (a, b))) = got.iter().zip(&tail).enumerate().find(|(_, (a, b))| a != b) {
-        panic!("record {i} differs: {a} vs {b}");
-    }
-    assert_eq!(got.len(), tail.len());
+    let (full, _) = run(&cfg, true);
+    assert_resumes_exactly(&cfg, &full, 1100);
 }

@@ -6,8 +6,9 @@ use learnscope_nn::CpuBackend;
 use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
-use learnscope_train::{Metric, RunOutcome, StopSignal, TrainState, Trainer};
+use learnscope_train::{Metric, RunOutcome, StopSignal, Trainer};
 
+use crate::resume::{assert_resumes_exactly, every_step};
 use crate::sink::MemorySink;
 
 /// Three Gaussian classes in 8 dimensions, a ReLU MLP, cross-entropy; `dims` includes 100,
@@ -154,15 +155,7 @@ fn end_of_run_summaries_agree_with_the_series() {
 fn projected_is_read_only_and_resumes_exactly() {
     let sets = ["checkpoint.every=50".to_string()];
     let cfg = RunConfig::parse(RUN, &sets).unwrap();
-    let mut every = cfg.clone();
-    for p in &mut every.probes {
-        p.insert(
-            "schedule".into(),
-            toml::Value::Table(toml::toml! { kind = "every"
-            n = 1 }),
-        );
-    }
-    let (with, pw) = run(&every, true);
+    let (with, pw) = run(&every_step(&cfg), true);
     let (without, po) = run(&cfg, false);
     assert_eq!(pw, po, "probes changed training");
     assert_eq!(
@@ -171,28 +164,12 @@ fn projected_is_read_only_and_resumes_exactly() {
     );
 
     let (full, _) = run(&cfg, true);
-    let (step, tensors, state) = full.checkpoints[0].clone();
-    assert_eq!(step, 50);
-    let state: TrainState = serde_json::from_value(state).unwrap();
-    let tables = cfg.probes.clone();
-    let mut resumed = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    resumed.restore(&tensors, &state).unwrap();
-    let mut sink = MemorySink::default();
-    resumed.run(&mut sink, &StopSignal::default()).unwrap();
-    let tail: Vec<String> = full
-        .fingerprint()
-        .into_iter()
-        .filter(|r| r.split(' ').next().unwrap().parse::<u64>().unwrap() >= 50)
-        .collect();
-    let got = sink.fingerprint();
-    if let Some((i, (a, b))) = got.iter().zip(&tail).enumerate().find(|(_, (a, b))| a != b) {
-        panic!("record {i} differs: {a} vs {b}");
-    }
-    assert_eq!(got.len(), tail.len());
+    let sink = assert_resumes_exactly(&cfg, &full, 50);
     // The summaries at the end depend on the history before the checkpoint.
-    assert!(got.iter().any(|r| r.contains(" argmax_fraction ")));
+    assert!(sink
+        .fingerprint()
+        .iter()
+        .any(|r| r.contains(" argmax_fraction ")));
 }
 
 #[test]
