@@ -1,11 +1,11 @@
 //! Integration tests of the probes with the trainer, one module per topic.
 
 mod decisions;
+mod harness;
 mod p1;
 mod p2;
 mod p3;
 mod probes;
 mod projected;
-mod resume;
 mod sink;
 mod training;

@@ -6,33 +6,13 @@ use learnscope_nn::CpuBackend;
 use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
-use learnscope_train::{RunOutcome, StopSignal, Trainer};
 
-use crate::resume::{assert_resumes_exactly, every_step};
+use crate::harness::{assert_resumes_exactly, every_step, run};
 use crate::sink::MemorySink;
 
 /// experiments/p1-dln.toml: centred √P-scaled one-hot inputs, 8-16-15 with an output bias,
 /// decoupled init u₀ = 1e-6, η = 1e-3.
 const P1_DLN: &str = include_str!("../../../../experiments/p1-dln.toml");
-
-fn run(cfg: &RunConfig, probes: bool) -> (MemorySink, Vec<u64>) {
-    let tables = if probes {
-        cfg.probes.clone()
-    } else {
-        Vec::new()
-    };
-    let mut t = Trainer::new(
-        build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
-    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
-    let be = CpuBackend::new(1);
-    let mut bits = Vec::new();
-    t.model()
-        .visit_params(&mut |p| bits.extend(p.value.to_host_f64(&be).into_iter().map(f64::to_bits)));
-    (sink, bits)
-}
 
 fn series(sink: &MemorySink, probe: &str, key: &str, split: &str) -> Vec<(u64, f64)> {
     sink.records

@@ -9,9 +9,8 @@ use learnscope_probes::build_probes;
 use learnscope_theory::pc_bias::PrincipalCoordinates;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::{build_data, build_parts};
-use learnscope_train::{RunOutcome, StopSignal, Trainer};
 
-use crate::resume::assert_resumes_exactly;
+use crate::harness::{assert_resumes_exactly, run};
 use crate::sink::MemorySink;
 
 /// SCIENCE.md §P2.2's check: q = 20 inputs with a power-law spectrum (λ_i = 1/i), rotated,
@@ -71,25 +70,6 @@ fn config(sets: &[&str], depth: usize) -> (RunConfig, f64) {
     let d1 = PrincipalCoordinates::new(&x, n, q).unwrap().d()[0];
     cfg.lr = LrSchedule::constant(0.2 / (depth as f64 * d1));
     (cfg, d1)
-}
-
-fn run(cfg: &RunConfig, probes: bool) -> (MemorySink, Vec<u64>) {
-    let tables = if probes {
-        cfg.probes.clone()
-    } else {
-        Vec::new()
-    };
-    let mut t = Trainer::new(
-        build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
-    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
-    let be = CpuBackend::new(1);
-    let mut bits = Vec::new();
-    t.model()
-        .visit_params(&mut |p| bits.extend(p.value.to_host_f64(&be).into_iter().map(f64::to_bits)));
-    (sink, bits)
 }
 
 fn series(

@@ -2,39 +2,16 @@
 //! descent (the identities of `reproduce p3`, shortened), time to margin against the closed
 //! form, failed training from dead clusters, read-only behaviour and exact resume.
 
-use learnscope_nn::CpuBackend;
-use learnscope_probes::build_probes;
 use learnscope_theory::binary::{BinaryLoss, BinaryModel, LogitFlow};
 use learnscope_train::config::RunConfig;
-use learnscope_train::plan::build_parts;
-use learnscope_train::{RunOutcome, StopSignal, Trainer};
 
-use crate::resume::{assert_resumes_exactly, every_step};
+use crate::harness::{assert_resumes_exactly, every_step, run};
 use crate::sink::MemorySink;
 
 /// Four aligned, balanced units on four orthogonal features (p = ¼, r = 0.5, 1, 2, 4),
 /// u₀ = 1e-3, η = 1e-3, BCE.
 const P3_MODES: &str = include_str!("../../../../experiments/p3-modes.toml");
 const P3_FAILURE: &str = include_str!("../../../../experiments/p3-failure.toml");
-
-fn run(cfg: &RunConfig, probes: bool) -> (MemorySink, Vec<u64>) {
-    let tables = if probes {
-        cfg.probes.clone()
-    } else {
-        Vec::new()
-    };
-    let mut t = Trainer::new(
-        build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
-    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
-    let be = CpuBackend::new(1);
-    let mut bits = Vec::new();
-    t.model()
-        .visit_params(&mut |p| bits.extend(p.value.to_host_f64(&be).into_iter().map(f64::to_bits)));
-    (sink, bits)
-}
 
 fn series(sink: &MemorySink, key: &str, split: &str, index: Option<i64>) -> Vec<(u64, f64)> {
     sink.records

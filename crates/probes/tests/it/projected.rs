@@ -6,9 +6,9 @@ use learnscope_nn::CpuBackend;
 use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
-use learnscope_train::{Metric, RunOutcome, StopSignal, Trainer};
+use learnscope_train::Metric;
 
-use crate::resume::{assert_resumes_exactly, every_step};
+use crate::harness::{assert_resumes_exactly, every_step, run};
 use crate::sink::MemorySink;
 
 /// Three Gaussian classes in 8 dimensions, a ReLU MLP, cross-entropy; `dims` includes 100,
@@ -46,25 +46,6 @@ kind = "projected"
 dims = [1, 3, 100, 8]
 schedule = { kind = "every", n = 10 }
 "#;
-
-fn run(cfg: &RunConfig, probes: bool) -> (MemorySink, Vec<u64>) {
-    let tables = if probes {
-        cfg.probes.clone()
-    } else {
-        Vec::new()
-    };
-    let mut t = Trainer::new(
-        build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
-    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
-    let be = CpuBackend::new(1);
-    let mut bits = Vec::new();
-    t.model()
-        .visit_params(&mut |p| bits.extend(p.value.to_host_f64(&be).into_iter().map(f64::to_bits)));
-    (sink, bits)
-}
 
 fn rows<'a>(sink: &'a MemorySink, probe: &'a str, key: &'a str) -> Vec<(u64, &'a Metric)> {
     sink.records

@@ -1,12 +1,33 @@
-//! Shared checks of the probe tests: probes due at every step, and exact resume.
+//! Shared pieces of the probe tests: a complete run, probes due at every step, exact resume.
 
 use learnscope_nn::CpuBackend;
 use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
-use learnscope_train::{StopSignal, TrainState, Trainer};
+use learnscope_train::{RunOutcome, StopSignal, TrainState, Trainer};
 
 use crate::sink::MemorySink;
+
+/// Trains `cfg` to completion (with its probes when `probes`), returning the records and the
+/// final parameters as bit patterns.
+pub fn run(cfg: &RunConfig, probes: bool) -> (MemorySink, Vec<u64>) {
+    let tables = if probes {
+        cfg.probes.clone()
+    } else {
+        Vec::new()
+    };
+    let mut t = Trainer::new(
+        build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
+    );
+    let mut sink = MemorySink::default();
+    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
+    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
+    let be = CpuBackend::new(1);
+    let mut bits = Vec::new();
+    t.model()
+        .visit_params(&mut |p| bits.extend(p.value.to_host_f64(&be).into_iter().map(f64::to_bits)));
+    (sink, bits)
+}
 
 /// `cfg` with every probe due at every step.
 pub fn every_step(cfg: &RunConfig) -> RunConfig {
