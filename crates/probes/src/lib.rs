@@ -4,7 +4,11 @@
 
 pub mod basics;
 pub mod binary;
+pub mod cka;
+pub mod correctness;
+pub mod critical_pc;
 pub mod decisions;
+pub mod discriminability;
 pub mod modes;
 pub mod ocs;
 pub mod pc_bias;
@@ -14,5 +18,6 @@ pub mod registry;
 pub mod response;
 pub mod sharpness;
 pub mod singular_values;
+pub mod spectral_bias;
 
 pub use registry::{build_probe, build_probes, ProbeConfig};

@@ -169,6 +169,76 @@ pub enum ProbeConfig {
         #[serde(default = "crate::projected::default_split")]
         split: SplitName,
     },
+    /// Per-example correctness (accessibility and LOC across an ensemble's runs).
+    Correctness {
+        /// Name (default `correctness`).
+        name: Option<String>,
+        /// When (default: the end of every epoch).
+        #[serde(default = "default_epoch_end")]
+        schedule: ProbeSchedule,
+        /// The split (default `test`).
+        #[serde(default = "crate::projected::default_split")]
+        split: SplitName,
+    },
+    /// Spectral bias (Rahaman et al. 2019): the network output's DFT on the training grid
+    /// against the target's, per frequency (see [`crate::spectral_bias`]).
+    SpectralBias {
+        /// Name (default `spectral_bias`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Integer frequencies k (cycles per unit) to track (default: every k where the
+        /// target's DFT is above 1e-6 of its maximum).
+        #[serde(default)]
+        frequencies: Option<Vec<usize>>,
+        /// The spec_err level of `first_below` (default 0.5).
+        #[serde(default = "crate::spectral_bias::default_threshold")]
+        threshold: f64,
+    },
+    /// Linear CKA between taps of the probe batch and of each tap with itself at θ₀
+    /// (Kornblith et al. 2019; see [`crate::cka`]).
+    Cka {
+        /// Name (default `cka`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Tap names, in order (default: `input`, the `.out` tap of every top-level layer but
+        /// the read-out, `logits`).
+        taps: Option<Vec<String>>,
+    },
+    /// The critical principal component of every example of a split: the smallest number P of
+    /// leading training PCs onto which the example can be projected and still be classified
+    /// correctly, from there on, by a ridge least-squares classifier fitted once on the raw
+    /// training data (P2; see [`crate::critical_pc`]).
+    CriticalPc {
+        /// Name (default `critical_pc`).
+        name: Option<String>,
+        /// When (recorded once, at the first due step).
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// λ = ridge · (mean eigenvalue of the training covariance) (default 1e-3).
+        #[serde(default = "crate::critical_pc::default_ridge")]
+        ridge: f64,
+        /// P values to score (default: every P in 1..=q; clipped to q).
+        grid: Option<Vec<usize>>,
+        /// The split whose examples are scored (default `test`).
+        #[serde(default = "crate::critical_pc::default_split")]
+        split: SplitName,
+    },
+    /// k-nearest-neighbour label agreement of the probe batch in raw and penultimate space
+    /// (P2's discriminability; see [`crate::discriminability`]).
+    Discriminability {
+        /// Name (default `discriminability`).
+        name: Option<String>,
+        /// When.
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Neighbours (default 10; not given by the paper).
+        #[serde(default = "crate::discriminability::default_k")]
+        k: usize,
+    },
     /// Learning rate.
     Lr {
         /// Name (default `lr`).
@@ -200,6 +270,10 @@ impl From<SplitName> for Split {
 
 fn default_schedule() -> ProbeSchedule {
     ProbeSchedule::LogDecade { k: 10 }
+}
+
+fn default_epoch_end() -> ProbeSchedule {
+    ProbeSchedule::EpochEnd
 }
 
 fn default_flow_dt() -> f64 {
@@ -440,6 +514,89 @@ pub fn build_probe<B: Backend>(
                     name.unwrap_or_else(|| "projected".into()),
                     schedule,
                     setup,
+                    ctx.data,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::Correctness {
+            name,
+            schedule,
+            split,
+        } => {
+            check(&schedule)?;
+            Box::new(
+                crate::correctness::CorrectnessProbe::new(
+                    name.unwrap_or_else(|| "correctness".into()),
+                    schedule,
+                    split.into(),
+                    ctx.data,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::SpectralBias {
+            name,
+            schedule,
+            frequencies,
+            threshold,
+        } => {
+            check(&schedule)?;
+            let setup = crate::spectral_bias::SpectralSetup {
+                frequencies,
+                threshold,
+            };
+            Box::new(
+                crate::spectral_bias::SpectralBiasProbe::new(
+                    name.unwrap_or_else(|| "spectral_bias".into()),
+                    schedule,
+                    setup,
+                    ctx.data,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::Cka {
+            name,
+            schedule,
+            taps,
+        } => {
+            check(&schedule)?;
+            Box::new(
+                crate::cka::CkaProbe::new(name.unwrap_or_else(|| "cka".into()), schedule, taps)
+                    .map_err(|e| format!("probes[{index}].{e}"))?,
+            )
+        }
+        ProbeConfig::CriticalPc {
+            name,
+            schedule,
+            ridge,
+            grid,
+            split,
+        } => {
+            check(&schedule)?;
+            let setup = crate::critical_pc::CriticalPcSetup {
+                ridge,
+                grid,
+                split: split.into(),
+            };
+            Box::new(
+                crate::critical_pc::CriticalPcProbe::new(
+                    name.unwrap_or_else(|| "critical_pc".into()),
+                    schedule,
+                    setup,
+                    ctx.data,
+                )
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::Discriminability { name, schedule, k } => {
+            check(&schedule)?;
+            Box::new(
+                crate::discriminability::DiscriminabilityProbe::new(
+                    name.unwrap_or_else(|| "discriminability".into()),
+                    schedule,
+                    k,
                     ctx.data,
                 )
                 .map_err(|e| format!("probes[{index}]: {e}"))?,

@@ -67,8 +67,11 @@
 //! records with the given `probe`, `key` and optional `split`, `layer` and `index`, in step
 //! order, reduced by [`Reduce`]: `first`, `last`, `at` (`step = N`), `min`, `max`, `mean`, or
 //! `monotone_increase` = max over t of (x_{t+1} − x_t)⁺ / |x_0| (0 for a series that never
-//! increases; the relative size of the worst step up), `at_argmin` (`argmin_of = {…}`), or
-//! `first_step_reaching` (`level = x`: the first step whose value is ≥ x). Or computed in process from the run's
+//! increases; the relative size of the worst step up), `at_argmin` (`argmin_of = {…}`),
+//! `at_argmax` (`argmax_of = {…}`), `argmax_step` (the step of the first maximum), or
+//! `first_step_reaching` (`level = x`: the first step whose value is ≥ x) or `first_step_below`
+//! (the first step whose value is ≤ x). An `ensembles` row reads a per-example metric from
+//! every run of its arms instead ([`crate::ensembles`]). Or computed in process from the run's
 //! resolved configuration without training ([`Computed`]): `gradcheck` = the largest
 //! relative error of the analytic gradient of the training loss at initialisation against
 //! central differences (see [`crate::reproduce::gradcheck_residual`]).
@@ -80,6 +83,7 @@ use learnscope_store::MetricRecord;
 use learnscope_train::config::{apply_overrides, RunConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::ensembles::Ensembles;
 use crate::verdict::{check_rule, Applies, RowKind, RowSpec, Rule, Target};
 
 /// The presets built into the binary: (name, preset TOML, experiment files it may reference).
@@ -115,6 +119,14 @@ const EMBEDDED_CONFIGS: &[(&str, &str)] = &[
     (
         "p2-projected.toml",
         include_str!("../../../experiments/p2-projected.toml"),
+    ),
+    (
+        "p2-order.toml",
+        include_str!("../../../experiments/p2-order.toml"),
+    ),
+    (
+        "p2-spectral.toml",
+        include_str!("../../../experiments/p2-spectral.toml"),
     ),
     (
         "p3-modes.toml",
@@ -271,9 +283,17 @@ pub enum Reduce {
     MonotoneIncrease,
     /// The value at the step where the `argmin_of` series is smallest (within the window).
     AtArgmin,
+    /// The value at the step where the `argmax_of` series is largest (within the window; the
+    /// first such step).
+    AtArgmax,
+    /// The step (as a number) of the series' first maximum.
+    ArgmaxStep,
     /// The first step (as a number) whose value is ≥ `level` (e.g. steps to 100 % training
     /// accuracy); an error when no record reaches it.
     FirstStepReaching,
+    /// The first step (as a number) whose value is ≤ `level` (e.g. steps until a per-frequency
+    /// error falls below a threshold); an error when no record gets there.
+    FirstStepBelow,
 }
 
 /// Another series of the same run, named like a metric.
@@ -391,7 +411,11 @@ pub struct MetricSpec {
     /// `reduce = "at_argmin"`.
     #[serde(default)]
     pub argmin_of: Option<SeriesRef>,
-    /// The level of `reduce = "first_step_reaching"`.
+    /// The series whose largest value (within the window) picks the step, for
+    /// `reduce = "at_argmax"`.
+    #[serde(default)]
+    pub argmax_of: Option<SeriesRef>,
+    /// The level of `reduce = "first_step_reaching"` and `"first_step_below"`.
     #[serde(default)]
     pub level: Option<f64>,
 }
@@ -427,12 +451,35 @@ impl MetricSpec {
             }
             _ => {}
         }
-        match (self.reduce, self.level) {
-            (Reduce::FirstStepReaching, None) => {
-                return Err("`reduce = \"first_step_reaching\"` needs `level`".into())
+        if self.argmax_of.as_ref().is_some_and(|a| a.above.is_some()) {
+            return Err("`argmax_of` takes no `above`".into());
+        }
+        match (self.reduce, self.argmax_of.is_some()) {
+            (Reduce::AtArgmax, false) => {
+                return Err("`reduce = \"at_argmax\"` needs `argmax_of`".into())
             }
-            (r, Some(_)) if r != Reduce::FirstStepReaching => {
-                return Err("`level` is only used with `reduce = \"first_step_reaching\"`".into())
+            (r, true) if r != Reduce::AtArgmax => {
+                return Err("`argmax_of` is only used with `reduce = \"at_argmax\"`".into())
+            }
+            _ => {}
+        }
+        let levelled = matches!(
+            self.reduce,
+            Reduce::FirstStepReaching | Reduce::FirstStepBelow
+        );
+        match (levelled, self.level) {
+            (true, None) => {
+                return Err(
+                    "`reduce = \"first_step_reaching\"` / `\"first_step_below\"` needs `level`"
+                        .into(),
+                )
+            }
+            (false, Some(_)) => {
+                return Err(
+                    "`level` is only used with `reduce = \"first_step_reaching\"` or \
+                            `\"first_step_below\"`"
+                        .into(),
+                )
             }
             _ => {}
         }
@@ -462,6 +509,9 @@ impl MetricSpec {
             Reduce::FirstStepReaching => {
                 format!("first step reaching {}", self.level.unwrap_or(f64::NAN))
             }
+            Reduce::FirstStepBelow => {
+                format!("first step at or below {}", self.level.unwrap_or(f64::NAN))
+            }
             Reduce::AtArgmin => format!(
                 "at argmin of {}",
                 self.argmin_of
@@ -469,6 +519,14 @@ impl MetricSpec {
                     .map(SeriesRef::describe)
                     .unwrap_or_default()
             ),
+            Reduce::AtArgmax => format!(
+                "at argmax of {}",
+                self.argmax_of
+                    .as_ref()
+                    .map(SeriesRef::describe)
+                    .unwrap_or_default()
+            ),
+            Reduce::ArgmaxStep => "step of the maximum".into(),
         };
         let mut window = String::new();
         if let Some(u) = self.until_step {
@@ -560,29 +618,37 @@ impl MetricSpec {
                     .ok_or_else(|| format!("{} never reaches {level}", self.describe()))?
                     .0 as f64
             }
-            Reduce::AtArgmin => {
-                let of = self
-                    .argmin_of
-                    .as_ref()
-                    .ok_or("`at_argmin` needs `argmin_of`")?;
+            Reduce::FirstStepBelow => {
+                let level = self.level.unwrap_or(f64::NAN);
+                s.iter()
+                    .find(|x| x.1 <= level)
+                    .ok_or_else(|| format!("{} never gets to {level}", self.describe()))?
+                    .0 as f64
+            }
+            Reduce::ArgmaxStep => {
+                first_extreme(&s, false)
+                    .ok_or_else(|| format!("no values of {}", self.describe()))?
+                    .0 as f64
+            }
+            Reduce::AtArgmin | Reduce::AtArgmax => {
+                let smallest = self.reduce == Reduce::AtArgmin;
+                let (of, which) = if smallest {
+                    (self.argmin_of.as_ref(), "argmin")
+                } else {
+                    (self.argmax_of.as_ref(), "argmax")
+                };
+                let of = of.ok_or_else(|| format!("`at_{which}` needs `{which}_of`"))?;
                 let mut o = of.series(records)?;
                 if let Some(e) = end {
                     o.retain(|x| e.contains(x.0));
                 }
-                // The first step of the smallest value (NaN never wins).
-                let best = o
-                    .iter()
-                    .filter(|x| !x.1.is_nan())
-                    .fold(None::<(u64, f64)>, |b, &x| match b {
-                        Some(b) if b.1 <= x.1 => Some(b),
-                        _ => Some(x),
-                    })
+                let best = first_extreme(&o, smallest)
                     .ok_or_else(|| format!("no values of {} inside the window", of.describe()))?;
                 s.iter()
                     .find(|x| x.0 == best.0)
                     .ok_or_else(|| {
                         format!(
-                            "{} has no record at step {} (the argmin of {})",
+                            "{} has no record at step {} (the {which} of {})",
                             self.describe(),
                             best.0,
                             of.describe()
@@ -592,6 +658,17 @@ impl MetricSpec {
             }
         })
     }
+}
+
+/// The first (step, value) of the smallest (or largest) value of a series; NaN never wins.
+fn first_extreme(series: &[(u64, f64)], smallest: bool) -> Option<(u64, f64)> {
+    series
+        .iter()
+        .filter(|x| !x.1.is_nan())
+        .fold(None::<(u64, f64)>, |b, &x| match b {
+            Some(b) if (smallest && b.1 <= x.1) || (!smallest && b.1 >= x.1) => Some(b),
+            _ => Some(x),
+        })
 }
 
 /// Where a metric's window ends.
@@ -773,6 +850,10 @@ pub struct RowToml {
     /// Reads `metric` from several arms and reduces the values (then `arm` is not used).
     #[serde(default)]
     pub across: Option<Across>,
+    /// Reads the per-example `metric` from every run of its arms and computes an ensemble
+    /// statistic (accessibility, LOC; [`crate::ensembles`]); then `arm` is not used.
+    #[serde(default)]
+    pub ensembles: Option<Ensembles>,
     /// The comparison.
     #[serde(default)]
     pub rule: Option<Rule>,
@@ -796,6 +877,13 @@ pub const MAIN_ARM: &str = "main";
 impl RowToml {
     /// Every (arm, metric) the row reads: its own, then `over`, `minus`, `minus.over`.
     pub fn terms(&self) -> Vec<(&str, &MetricSpec)> {
+        if let Some(e) = &self.ensembles {
+            return e
+                .arms
+                .iter()
+                .map(|arm| (arm.as_str(), &self.metric))
+                .collect();
+        }
         if let Some(a) = &self.across {
             return a
                 .arms
@@ -830,6 +918,9 @@ impl RowToml {
     /// The whole expression in words: the metric alone for a one-arm row, else every term
     /// with its arm, e.g. `a/b last (arm ce) / a/b last (arm ce-alone) − (…)`.
     pub fn describe(&self) -> String {
+        if let Some(e) = &self.ensembles {
+            return e.describe(&self.metric);
+        }
         if let Some(a) = &self.across {
             let pairs: Vec<String> = a
                 .arms
@@ -1038,6 +1129,14 @@ impl Preset {
                 if a.x.iter().any(|x| !x.is_finite()) {
                     return Err(row("`across.x` must be finite".into()));
                 }
+            }
+            if let Some(e) = &r.ensembles {
+                if r.over.is_some() || r.minus.is_some() || r.across.is_some() {
+                    return Err(row(
+                        "`ensembles` does not combine with `over`, `minus` or `across`".into(),
+                    ));
+                }
+                e.validate(known).map_err(row)?;
             }
             r.metric.validate().map_err(row)?;
             let mut extra: Vec<(&str, &str, &MetricSpec)> = Vec::new();
@@ -1333,6 +1432,37 @@ mod tests {
         };
         at.validate().unwrap();
         assert_eq!(at.from_records(&records).unwrap(), 0.97);
+        // The mirror image: tnr where acc is largest (first maximum), and that step itself.
+        let at_max = MetricSpec {
+            key: Some("tnr".into()),
+            reduce: Reduce::AtArgmax,
+            argmax_of: Some(series("acc")),
+            before: None,
+            ..m.clone()
+        };
+        at_max.validate().unwrap();
+        let acc = series("acc").series(&records).unwrap();
+        let (best_step, _) =
+            acc.iter()
+                .copied()
+                .fold((0, f64::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
+        let tnr = series("tnr").series(&records).unwrap();
+        let want = tnr.iter().find(|x| x.0 == best_step).unwrap().1;
+        assert_eq!(at_max.from_records(&records).unwrap(), want);
+        let argmax = MetricSpec {
+            key: Some("acc".into()),
+            reduce: Reduce::ArgmaxStep,
+            before: None,
+            ..m.clone()
+        };
+        argmax.validate().unwrap();
+        assert_eq!(argmax.from_records(&records).unwrap(), best_step as f64);
+        assert!(MetricSpec {
+            argmax_of: Some(series("acc")),
+            ..m.clone()
+        }
+        .validate()
+        .is_err());
         // Without the window the argmin is step 50.
         let open = MetricSpec {
             before: None,

@@ -43,6 +43,7 @@ use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
 use learnscope_train::StopSignal;
 
+use crate::ensembles::{ensemble_values, EnsembleRun, Ensembles};
 use crate::preset::{Computed, MetricSpec, PlannedRun, Preset, PresetError, RowToml, Size};
 use crate::runner::{start_run, RunRequest};
 use crate::verdict::{markdown_table, verdict_exit_code, VerdictRow};
@@ -328,6 +329,48 @@ pub fn row_values(
     (labels, values, notes)
 }
 
+/// An `ensembles` row's values (see [`crate::ensembles`]): every run of each of its arms, in
+/// the plan's seed order; an error becomes the row's note.
+pub fn ensemble_row_values(
+    row: &RowToml,
+    ens: &Ensembles,
+    size: Size,
+    plan: &[PlannedRun],
+    runs: &[RunSummary],
+) -> (Vec<String>, Vec<f64>, Vec<String>) {
+    let mut readers: Vec<Vec<(usize, Result<RunReader, String>)>> = Vec::new();
+    for arm in &ens.arms {
+        readers.push(
+            plan.iter()
+                .enumerate()
+                .filter(|(i, p)| p.arm == *arm && *i < runs.len())
+                .map(|(i, _)| {
+                    let reader = match &runs[i].status {
+                        Err(e) => Err(format!("run failed: {e}")),
+                        Ok(_) => RunReader::open(&runs[i].dir).map_err(|e| e.to_string()),
+                    };
+                    (i, reader)
+                })
+                .collect(),
+        );
+    }
+    let inputs: Vec<Vec<EnsembleRun<'_>>> = readers
+        .iter()
+        .map(|arm| {
+            arm.iter()
+                .map(|(i, reader)| EnsembleRun {
+                    id: &plan[*i].id,
+                    records: reader.as_ref().map(|r| r.records()).map_err(Clone::clone),
+                })
+                .collect()
+        })
+        .collect();
+    match ensemble_values(&row.id, &row.metric, ens, size, &inputs) {
+        Ok((labels, values)) => (labels, values, Vec::new()),
+        Err(e) => (Vec::new(), Vec::new(), vec![e]),
+    }
+}
+
 /// Runs `runs` on `jobs` threads; `log` hears of each finished run.
 fn run_pool(
     preset: &str,
@@ -489,7 +532,10 @@ pub fn reproduce(
             ));
             continue;
         }
-        let (labels, values, notes) = row_values(row, &plan, &runs);
+        let (labels, values, notes) = match &row.ensembles {
+            Some(e) => ensemble_row_values(row, e, req.size, &plan, &runs),
+            None => row_values(row, &plan, &runs),
+        };
         rows.push(VerdictRow::measure_labelled(
             &row.spec(),
             &labels,

@@ -127,6 +127,9 @@ pub enum Applies {
     /// Both ends of the 95 % Student-t interval of the mean must satisfy the rule (e.g. "the
     /// interval lies above 0"); needs at least two seeds.
     Ci95,
+    /// At least two thirds of the per-seed values (⌈2n/3⌉ of n, e.g. 2 of 3) satisfy the rule;
+    /// a non-finite value counts as not satisfying it (e.g. a phase that was not found).
+    TwoThirds,
 }
 
 /// How a row came out.
@@ -279,6 +282,18 @@ pub fn evaluate(
     if kind == RowKind::Report {
         return Outcome::Reported;
     }
+    if applies == Applies::TwoThirds && rule != Rule::Binomial95 {
+        let n = per_seed.len();
+        let k = per_seed
+            .iter()
+            .filter(|&&v| v.is_finite() && holds(rule, target, v))
+            .count();
+        return if n > 0 && 3 * k >= 2 * n {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
+    }
     if per_seed.is_empty() || per_seed.iter().any(|v| !v.is_finite()) {
         return Outcome::Fail;
     }
@@ -297,7 +312,7 @@ pub fn evaluate(
     }
     let ok = match applies {
         Applies::EachSeed => per_seed.iter().all(|&v| holds(rule, target, v)),
-        Applies::Mean => holds(rule, target, learnscope_stats::mean(per_seed)),
+        Applies::Mean | Applies::TwoThirds => holds(rule, target, learnscope_stats::mean(per_seed)),
         Applies::Ci95 => match learnscope_stats::t_interval(per_seed, 0.95) {
             Ok((lo, hi)) => holds(rule, target, lo) && holds(rule, target, hi),
             Err(_) => false,
@@ -472,8 +487,27 @@ impl VerdictRow {
             Outcome::Fail
         };
         let mut notes = notes;
-        let measured = if notes.is_empty() {
-            match SeedSummary::from_seeds(per_seed) {
+        let complete = notes.is_empty();
+        // A `two_thirds` row counts non-finite values as seeds that fail; the summary is over
+        // the finite ones, and the others are named in a note.
+        let finite: Vec<f64>;
+        let summarised = if spec.applies == Applies::TwoThirds && complete {
+            finite = per_seed.iter().copied().filter(|v| v.is_finite()).collect();
+            for (i, v) in per_seed.iter().enumerate() {
+                if !v.is_finite() {
+                    let label = labels
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("per-seed value #{}", i + 1));
+                    notes.push(format!("{label}: {v} (counted as not satisfying the rule)"));
+                }
+            }
+            finite.as_slice()
+        } else {
+            per_seed
+        };
+        let measured = if complete {
+            match SeedSummary::from_seeds(summarised) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     let shown: Vec<String> = per_seed.iter().map(|v| fmt_num(*v)).collect();
@@ -577,6 +611,7 @@ pub fn markdown_table(rows: &[VerdictRow]) -> String {
                     _ if r.kind == RowKind::Report => "",
                     Applies::EachSeed => " (each seed)",
                     Applies::Ci95 => " (95 % CI)",
+                    Applies::TwoThirds => " (≥ 2/3 of seeds)",
                     Applies::Mean => "",
                 };
                 format!("{} {t}{each}", rule.symbol())
@@ -719,6 +754,21 @@ mod tests {
             reason: "r".into(),
             applies: Applies::EachSeed,
         }
+    }
+
+    #[test]
+    fn two_thirds_counts_the_seeds_that_satisfy_the_rule() {
+        let ge1 = (Some(Rule::Ge), Some(Target::Value(1.0)));
+        let eval = |v: &[f64]| evaluate(RowKind::Replication, ge1.0, ge1.1, Applies::TwoThirds, v);
+        assert_eq!(eval(&[1.0, 1.0, 0.0]), Outcome::Pass);
+        assert_eq!(eval(&[1.0, 0.0, 0.0]), Outcome::Fail);
+        // A phase that was not found (NaN) is one seed that fails, not the whole row.
+        assert_eq!(eval(&[1.0, f64::NAN, 1.0]), Outcome::Pass);
+        assert_eq!(eval(&[1.0, f64::NAN, f64::NAN]), Outcome::Fail);
+        // ⌈2n/3⌉: 4 of 6 pass, 3 of 5 do not (needs 4).
+        assert_eq!(eval(&[1.0, 1.0, 1.0, 1.0, 0.0, 0.0]), Outcome::Pass);
+        assert_eq!(eval(&[1.0, 1.0, 1.0, 0.0, 0.0]), Outcome::Fail);
+        assert_eq!(eval(&[]), Outcome::Fail);
     }
 
     #[test]

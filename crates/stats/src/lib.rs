@@ -17,6 +17,8 @@
 //!   (linear, power law, logistic, any [`fit::CurveModel`]); monotone fits by
 //!   pool-adjacent-violators ([`isotonic_fit`]) and the steepest drop of a decreasing curve
 //!   with the share of its total drop done by then ([`steepest_drop`], SCIENCE.md P3).
+//! - Learning phases of a reconstruction-loss curve: constant, decrease, increase
+//!   ([`learning_phases`], SCIENCE.md P4).
 //! - Counts: the binomial distribution ([`binomial_pmf`], [`binomial_cdf`], [`binomial_sf`]),
 //!   the acceptance interval of counts for a predicted probability
 //!   ([`binomial_acceptance_interval`]) and intervals for an observed proportion
@@ -47,6 +49,7 @@ mod isotonic;
 mod knn;
 mod normal;
 mod ocs;
+mod phases;
 mod quantile;
 mod rank;
 mod smooth;
@@ -79,6 +82,7 @@ pub use isotonic::{isotonic_fit, Monotone};
 pub use knn::{knn_discriminability, knn_label_agreement};
 pub use normal::{erf, erfc, normal_cdf, normal_pdf, normal_quantile, normal_sf};
 pub use ocs::{base_rates, label_variance, ocs_distance};
+pub use phases::{learning_phases, Phases};
 pub use quantile::{median, quantile, quantile_sorted};
 pub use rank::average_ranks;
 pub use smooth::{moving_mean, moving_median, smooth_log_time, smooth_log_time_at};

@@ -32,6 +32,11 @@ pub struct RunConfig {
     /// Root seed.
     #[serde(default)]
     pub seed: u64,
+    /// The seed of the data set (generation and seeded `[[transforms]]`, e.g. which examples a
+    /// `subset` keeps) when it must not change with `seed`: ensembles of independent networks on
+    /// one fixed data set (accessibility, learning-order constancy). Default: `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_seed: Option<u64>,
     /// Element type.
     #[serde(default = "default_dtype")]
     pub dtype: DType,
@@ -579,6 +584,11 @@ pub fn apply_overrides(doc: &mut toml::Table, sets: &[String]) -> Result<(), Tra
 }
 
 impl RunConfig {
+    /// The seed the data set is built from: `data_seed`, else `seed`.
+    pub fn data_seed(&self) -> u64 {
+        self.data_seed.unwrap_or(self.seed)
+    }
+
     /// Parses TOML text with overrides; errors name the field (serde's messages list the
     /// allowed fields and variants).
     pub fn parse(text: &str, sets: &[String]) -> Result<Self, TrainError> {

@@ -30,13 +30,14 @@ use crate::trainer::TrainerParts;
 use crate::TrainError;
 
 /// The data set a configuration describes: the source, then `[[transforms]]` in order (seeded
-/// transforms draw from `transforms/<index>` under the run's root key).
+/// transforms draw from `transforms/<index>` under the root key of the data seed, `data_seed`
+/// or else the run's `seed`).
 pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
     let source = source_data(cfg)?;
     if cfg.transforms.is_empty() {
         return Ok(Arc::new(source));
     }
-    let key = RandomKey::root(cfg.seed);
+    let key = RandomKey::root(cfg.data_seed());
     let out = apply_transforms(source, &cfg.transforms, key)
         .map_err(|e| TrainError::Data(e.to_string()))?;
     Ok(Arc::new(out))
@@ -44,7 +45,7 @@ pub fn build_data(cfg: &RunConfig) -> Result<Arc<dyn Dataset>, TrainError> {
 
 /// The data set before transforms.
 fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
-    let key = RandomKey::root(cfg.seed);
+    let key = RandomKey::root(cfg.data_seed());
     let data_key = key.derive("data");
     Ok(match &cfg.data {
         DataConfig::Hierarchy {

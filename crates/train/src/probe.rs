@@ -183,6 +183,38 @@ impl<B: Backend> StepCtx<'_, B> {
         Ok(out)
     }
 
+    /// The activation taps `taps` of the network at parameters `params` (param order) for the
+    /// input batch `x` (`[examples, input_shape…]`), from one `Mode::Probe` forward pass on a
+    /// scratch copy of the model; the live model is untouched. Buffers (batch-norm running
+    /// statistics) are the live model's. With `params = theta_init` and the probe batch this
+    /// gives the initial network's representations without storing them; with `theta` it
+    /// repeats the trainer's probe-batch pass. Fails if `params` does not have one tensor per
+    /// parameter.
+    pub fn taps_at(
+        &self,
+        params: &[Tensor<B>],
+        x: &Tensor<B>,
+        taps: &TapRequest,
+    ) -> Result<Taps<B>, NnError> {
+        let mut scratch = self.model.clone_model();
+        let mut count = 0;
+        scratch.visit_params(&mut |_| count += 1);
+        if params.len() != count {
+            return Err(NnError::setting(
+                "taps_at",
+                format!("{} parameter tensors", params.len()),
+                format!("one per model parameter ({count})"),
+            ));
+        }
+        let mut i = 0;
+        scratch.visit_params_mut(&mut |p| {
+            self.be.copy(&params[i], &mut p.value);
+            i += 1;
+        });
+        let ctx = ForwardCtx::new(Mode::Probe, self.step, learnscope_core::RandomKey::root(0));
+        Ok(scratch.forward(x, &ctx, taps)?.taps)
+    }
+
     /// Loss and gradients at parameters `params` (param order) on `batch`, computed on a
     /// scratch copy of the model in `Mode::Probe`; the live model is untouched.
     pub fn grad_at(

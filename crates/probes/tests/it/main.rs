@@ -1,11 +1,14 @@
 //! Integration tests of the probes with the trainer, one module per topic.
 
+mod cka;
 mod decisions;
 mod harness;
+mod order;
 mod p1;
 mod p2;
 mod p3;
 mod probes;
 mod projected;
 mod sink;
+mod spectral_bias;
 mod training;

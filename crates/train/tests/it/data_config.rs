@@ -316,3 +316,33 @@ features = [{ norm = 1.0, frequency = 0.5 }, { norm = 1.0, frequency = 0.4 }]"#,
         .to_string();
     assert!(err.contains("data.features[*].frequency"), "{err}");
 }
+
+#[test]
+fn data_seed_fixes_the_data_while_seed_varies() {
+    let base = config(
+        "kind = \"gaussian_mixture\"\nclasses = 3\ndim = 5",
+        "[[transforms]]\nkind = \"subset\"\nper_class = 20\ntest = true",
+    )
+    .unwrap();
+    let with = |seed: u64, data_seed: Option<u64>| {
+        let mut c = base.clone();
+        c.seed = seed;
+        c.data_seed = data_seed;
+        let ds = build_data(&c).unwrap();
+        let n = ds.spec().test_len;
+        let mut x = Vec::new();
+        ds.gather_inputs(Split::Test, &(0..n).collect::<Vec<_>>(), &mut x);
+        x
+    };
+    // Without `data_seed` the run seed draws the data (and the subset) ...
+    assert_ne!(with(1, None), with(2, None));
+    // ... with it, every seed sees the same examples, equal to a run whose seed is the data seed.
+    assert_eq!(with(1, Some(7)), with(2, Some(7)));
+    assert_eq!(with(1, Some(7)), with(7, None));
+    // Left out of the resolved config when not given (existing run directories keep their
+    // config text), kept when given.
+    assert!(!base.to_toml().contains("data_seed"));
+    let mut c = base.clone();
+    c.data_seed = Some(7);
+    assert_eq!(RunConfig::parse(&c.to_toml(), &[]).unwrap(), c);
+}
