@@ -239,6 +239,52 @@ pub enum ProbeConfig {
         #[serde(default = "crate::discriminability::default_k")]
         k: usize,
     },
+    /// Linear softmax probes on a frozen tap for the original task and a transfer task, trained
+    /// by SGD with momentum at every due step (P4, Schneider & Prabhushankar 2024; see
+    /// [`crate::linear_probe`]).
+    LinearProbe {
+        /// Name (default `linear_probe`).
+        name: Option<String>,
+        /// When (default steps 0, 2, 4, 8, …).
+        #[serde(default = "crate::linear_probe::default_schedule")]
+        schedule: ProbeSchedule,
+        /// The activation tap (default `penultimate`).
+        #[serde(default = "crate::linear_probe::default_tap")]
+        tap: String,
+        /// `original` and/or `transfer` (default both).
+        #[serde(default = "crate::linear_probe::default_tasks")]
+        tasks: Vec<crate::linear_probe::ProbeTask>,
+        /// `auto` (default) | `colour_dominance` | `brightness_quantile`.
+        #[serde(default)]
+        transfer: crate::linear_probe::transfer::TransferTask,
+        /// Bins of `brightness_quantile` (default 3).
+        #[serde(default = "crate::linear_probe::default_bins")]
+        bins: usize,
+        /// First n training examples the probes are fitted on (default 2000).
+        #[serde(default = "crate::linear_probe::default_fit_examples")]
+        fit_examples: usize,
+        /// First n test examples they are evaluated on (default 1000).
+        #[serde(default = "crate::linear_probe::default_eval_examples")]
+        eval_examples: usize,
+        /// Epochs (default 20).
+        #[serde(default = "crate::linear_probe::default_epochs")]
+        epochs: usize,
+        /// Learning rate (default 0.01).
+        #[serde(default = "crate::linear_probe::default_lr")]
+        lr: f64,
+        /// Momentum (default 0.9).
+        #[serde(default = "crate::linear_probe::default_momentum")]
+        momentum: f64,
+        /// Mini-batch size (default 128).
+        #[serde(default = "crate::linear_probe::default_batch")]
+        batch: usize,
+        /// Epochs after which the learning rate is multiplied by 0.1 (default `[9, 19]`).
+        #[serde(default = "crate::linear_probe::default_lr_drops")]
+        lr_drops: Vec<usize>,
+    },
+    /// Input reconstruction from every tap by a ridge (and optionally an Adam-trained) linear
+    /// decoder (P4, Schneider & Prabhushankar 2024; see [`crate::reconstruction`]).
+    Reconstruction(crate::reconstruction::ReconstructionConfig),
     /// Learning rate.
     Lr {
         /// Name (default `lr`).
@@ -602,6 +648,48 @@ pub fn build_probe<B: Backend>(
                 .map_err(|e| format!("probes[{index}]: {e}"))?,
             )
         }
+        ProbeConfig::LinearProbe {
+            name,
+            schedule,
+            tap,
+            tasks,
+            transfer,
+            bins,
+            fit_examples,
+            eval_examples,
+            epochs,
+            lr,
+            momentum,
+            batch,
+            lr_drops,
+        } => {
+            check(&schedule)?;
+            let name = name.unwrap_or_else(|| "linear_probe".into());
+            let key = learnscope_core::RandomKey::root(ctx.seed).derive(&format!("probe/{name}"));
+            let setup = crate::linear_probe::LinearProbeSetup {
+                tap,
+                tasks,
+                transfer,
+                bins,
+                fit_examples,
+                eval_examples,
+                sgd: crate::linear_probe::softmax::Sgd {
+                    epochs,
+                    lr,
+                    momentum,
+                    batch,
+                    lr_drops,
+                },
+            };
+            Box::new(
+                crate::linear_probe::LinearProbe::new(name, schedule, setup, ctx.data, key)
+                    .map_err(|e| format!("probes[{index}]: {e}"))?,
+            )
+        }
+        ProbeConfig::Reconstruction(cfg) => Box::new(
+            crate::reconstruction::ReconstructionProbe::new(cfg, ctx.data, ctx.seed)
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+        ),
         ProbeConfig::Lr { name, schedule } => {
             check(&schedule)?;
             Box::new(LrProbe {

@@ -1,11 +1,12 @@
 //! Experiments: [`runner`] turns a run configuration into a run directory (DESIGN.md §5) and
 //! resumes interrupted runs; [`demo`] is the embedded default experiment; [`preset`] reads
 //! reproduce presets (`experiments/<paper>-verdict.toml`), [`verdict`] defines the verdict rows
-//! and their rules, [`ensembles`] the rows computed across an arm's runs (accessibility, LOC), and [`reproduce`](mod@reproduce) runs a preset's seeds on a local pool and writes
+//! and their rules, [`ensembles`] the rows computed across an arm's runs (accessibility, LOC), [`phases`] the learning-phase rows of P4, and [`reproduce`](mod@reproduce) runs a preset's seeds on a local pool and writes
 //! `verdict.json` / `verdict.md` (DESIGN.md §4).
 
 pub mod demo;
 pub mod ensembles;
+pub mod phases;
 pub mod preset;
 pub mod reproduce;
 pub mod runner;

@@ -68,7 +68,8 @@
 //! order, reduced by [`Reduce`]: `first`, `last`, `at` (`step = N`), `min`, `max`, `mean`, or
 //! `monotone_increase` = max over t of (x_{t+1} − x_t)⁺ / |x_0| (0 for a series that never
 //! increases; the relative size of the worst step up), `at_argmin` (`argmin_of = {…}`),
-//! `at_argmax` (`argmax_of = {…}`), `argmax_step` (the step of the first maximum), or
+//! `at_argmax` (`argmax_of = {…}`), `argmax_step` (the step of the first maximum),
+//! `argmax_index` (its position among the records), or
 //! `first_step_reaching` (`level = x`: the first step whose value is ≥ x) or `first_step_below`
 //! (the first step whose value is ≤ x). An `ensembles` row reads a per-example metric from
 //! every run of its arms instead ([`crate::ensembles`]). Or computed in process from the run's
@@ -84,6 +85,7 @@ use learnscope_train::config::{apply_overrides, RunConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::ensembles::Ensembles;
+use crate::phases::PhaseRule;
 use crate::verdict::{check_rule, Applies, RowKind, RowSpec, Rule, Target};
 
 /// The presets built into the binary: (name, preset TOML, experiment files it may reference).
@@ -95,6 +97,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("p1", include_str!("../../../experiments/p1-verdict.toml")),
     ("p2", include_str!("../../../experiments/p2-verdict.toml")),
     ("p3", include_str!("../../../experiments/p3-verdict.toml")),
+    ("p4", include_str!("../../../experiments/p4-verdict.toml")),
 ];
 
 /// Experiment files an embedded preset's `config` may name.
@@ -119,6 +122,10 @@ const EMBEDDED_CONFIGS: &[(&str, &str)] = &[
     (
         "p2-projected.toml",
         include_str!("../../../experiments/p2-projected.toml"),
+    ),
+    (
+        "p4-vgg8.toml",
+        include_str!("../../../experiments/p4-vgg8.toml"),
     ),
     (
         "p2-order.toml",
@@ -288,6 +295,9 @@ pub enum Reduce {
     AtArgmax,
     /// The step (as a number) of the series' first maximum.
     ArgmaxStep,
+    /// The position (0, 1, 2, …) of the series' first maximum among its records: on a
+    /// geometric schedule 0, 2, 4, 8, … a difference of 2 is a factor 4 in steps.
+    ArgmaxIndex,
     /// The first step (as a number) whose value is ≥ `level` (e.g. steps to 100 % training
     /// accuracy); an error when no record reaches it.
     FirstStepReaching,
@@ -370,6 +380,11 @@ impl SeriesRef {
 pub enum Computed {
     /// The gradient check of the training loss at initialisation (f64 runs only).
     Gradcheck,
+    /// The `reconstruction` probe's closed-form ridge decoder (primal and dual forms) against
+    /// the explicit normal equations on seeded random problems: the largest relative
+    /// difference ([`learnscope_probes::reconstruction::ridge::ridge_identity_residual`], keyed by
+    /// the run's seed).
+    RidgeIdentity,
 }
 
 /// How one run becomes one number.
@@ -495,6 +510,9 @@ impl MetricSpec {
         if let Some(c) = self.computed {
             return match c {
                 Computed::Gradcheck => "gradcheck max relative error at init".into(),
+                Computed::RidgeIdentity => {
+                    "ridge decoder vs normal equations, max relative difference".into()
+                }
             };
         }
         let s = self.selection().describe();
@@ -527,6 +545,7 @@ impl MetricSpec {
                     .unwrap_or_default()
             ),
             Reduce::ArgmaxStep => "step of the maximum".into(),
+            Reduce::ArgmaxIndex => "evaluation index of the maximum".into(),
         };
         let mut window = String::new();
         if let Some(u) = self.until_step {
@@ -629,6 +648,11 @@ impl MetricSpec {
                 first_extreme(&s, false)
                     .ok_or_else(|| format!("no values of {}", self.describe()))?
                     .0 as f64
+            }
+            Reduce::ArgmaxIndex => {
+                let best = first_extreme(&s, false)
+                    .ok_or_else(|| format!("no values of {}", self.describe()))?;
+                s.iter().position(|x| x.0 == best.0).unwrap_or_default() as f64
             }
             Reduce::AtArgmin | Reduce::AtArgmax => {
                 let smallest = self.reduce == Reduce::AtArgmin;
@@ -854,6 +878,10 @@ pub struct RowToml {
     /// statistic (accessibility, LOC; [`crate::ensembles`]); then `arm` is not used.
     #[serde(default)]
     pub ensembles: Option<Ensembles>,
+    /// Segments the `metric` curve of every seed of `arm` into learning phases (P4;
+    /// [`crate::phases`]).
+    #[serde(default)]
+    pub phases: Option<PhaseRule>,
     /// The comparison.
     #[serde(default)]
     pub rule: Option<Rule>,
@@ -920,6 +948,9 @@ impl RowToml {
     pub fn describe(&self) -> String {
         if let Some(e) = &self.ensembles {
             return e.describe(&self.metric);
+        }
+        if let Some(p) = &self.phases {
+            return p.describe(&self.metric);
         }
         if let Some(a) = &self.across {
             let pairs: Vec<String> = a
@@ -1137,6 +1168,19 @@ impl Preset {
                     ));
                 }
                 e.validate(known).map_err(row)?;
+            }
+            if let Some(p) = &r.phases {
+                if r.over.is_some()
+                    || r.minus.is_some()
+                    || r.across.is_some()
+                    || r.ensembles.is_some()
+                {
+                    return Err(row(
+                        "`phases` does not combine with `over`, `minus`, `across` or `ensembles`"
+                            .into(),
+                    ));
+                }
+                p.validate().map_err(row)?;
             }
             r.metric.validate().map_err(row)?;
             let mut extra: Vec<(&str, &str, &MetricSpec)> = Vec::new();
@@ -1457,6 +1501,12 @@ mod tests {
         };
         argmax.validate().unwrap();
         assert_eq!(argmax.from_records(&records).unwrap(), best_step as f64);
+        let index = MetricSpec {
+            reduce: Reduce::ArgmaxIndex,
+            ..argmax.clone()
+        };
+        let position = acc.iter().position(|x| x.0 == best_step).unwrap();
+        assert_eq!(index.from_records(&records).unwrap(), position as f64);
         assert!(MetricSpec {
             argmax_of: Some(series("acc")),
             ..m.clone()

@@ -44,6 +44,7 @@ use learnscope_train::plan::build_parts;
 use learnscope_train::StopSignal;
 
 use crate::ensembles::{ensemble_values, EnsembleRun, Ensembles};
+use crate::phases::PhaseRule;
 use crate::preset::{Computed, MetricSpec, PlannedRun, Preset, PresetError, RowToml, Size};
 use crate::runner::{start_run, RunRequest};
 use crate::verdict::{markdown_table, verdict_exit_code, VerdictRow};
@@ -221,6 +222,9 @@ pub struct RunInput<'a> {
 pub fn term_value(metric: &MetricSpec, run: &RunInput<'_>) -> Result<f64, String> {
     match metric.computed {
         Some(Computed::Gradcheck) => gradcheck_residual(run.config),
+        Some(Computed::RidgeIdentity) => {
+            learnscope_probes::reconstruction::ridge::ridge_identity_residual(run.config.seed)
+        }
         None => run
             .records
             .clone()
@@ -367,6 +371,40 @@ pub fn ensemble_row_values(
         .collect();
     match ensemble_values(&row.id, &row.metric, ens, size, &inputs) {
         Ok((labels, values)) => (labels, values, Vec::new()),
+        Err(e) => (Vec::new(), Vec::new(), vec![e]),
+    }
+}
+
+/// A `phases` row's values (see [`crate::phases`]): one per seed of the row's arm, labelled
+/// `seed S`; an error becomes the row's note.
+pub fn phase_row_values(
+    row: &RowToml,
+    rule: &PhaseRule,
+    plan: &[PlannedRun],
+    runs: &[RunSummary],
+) -> (Vec<String>, Vec<f64>, Vec<String>) {
+    let mut labels = Vec::new();
+    let mut curves = Vec::new();
+    for (i, p) in plan.iter().enumerate() {
+        if p.arm != row.arm || i >= runs.len() {
+            continue;
+        }
+        let records = match &runs[i].status {
+            Err(e) => Err(format!("{}: run failed: {e}", p.id)),
+            Ok(_) => RunReader::open(&runs[i].dir)
+                .map(|r| crate::phases::curve(&row.metric, r.records()))
+                .map_err(|e| format!("{}: {e}", p.id)),
+        };
+        match records {
+            Ok(c) => {
+                labels.push(format!("seed {}", p.seed));
+                curves.push(c);
+            }
+            Err(e) => return (Vec::new(), Vec::new(), vec![e]),
+        }
+    }
+    match crate::phases::phase_values(rule, &curves) {
+        Ok(values) => (labels, values, Vec::new()),
         Err(e) => (Vec::new(), Vec::new(), vec![e]),
     }
 }
@@ -534,7 +572,10 @@ pub fn reproduce(
         }
         let (labels, values, notes) = match &row.ensembles {
             Some(e) => ensemble_row_values(row, e, req.size, &plan, &runs),
-            None => row_values(row, &plan, &runs),
+            None => match &row.phases {
+                Some(p) => phase_row_values(row, p, &plan, &runs),
+                None => row_values(row, &plan, &runs),
+            },
         };
         rows.push(VerdictRow::measure_labelled(
             &row.spec(),

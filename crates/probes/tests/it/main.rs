@@ -3,12 +3,14 @@
 mod cka;
 mod decisions;
 mod harness;
+mod linear_probe;
 mod order;
 mod p1;
 mod p2;
 mod p3;
 mod probes;
 mod projected;
+mod reconstruction;
 mod sink;
 mod spectral_bias;
 mod training;
