@@ -53,6 +53,9 @@ use learnscope_nn::{Backend, NnError};
 use learnscope_stats::{linear_cka, StatsError};
 use learnscope_train::{Flow, Probe, ProbeNeeds, Recorder, StepCtx};
 
+pub use crate::taps::check_taps;
+use crate::taps::TapSelection;
+
 /// The aliases every model's tap names include besides its layers' taps.
 const ALIASES: [&str; 3] = ["input", "penultimate", "logits"];
 
@@ -102,24 +105,14 @@ pub fn default_taps(available: &[String]) -> Vec<String> {
     taps
 }
 
-/// Checks `taps` against the model's tap names `available`; the error is the first tap the
-/// model does not have.
-pub fn check_taps<'a>(taps: &'a [String], available: &[String]) -> Result<(), &'a str> {
-    match taps.iter().find(|t| !available.contains(t)) {
-        Some(t) => Err(t),
-        None => Ok(()),
-    }
-}
-
 /// Linear CKA between taps (pairs) and of each tap with itself at θ₀ (module documentation).
 #[derive(Debug, Clone)]
 pub struct CkaProbe {
     name: String,
     schedule: ProbeSchedule,
-    /// The configured taps (`None`: the model's default taps).
-    configured: Option<Vec<String>>,
-    /// The taps in use, once checked against the model (at the first observation).
-    taps: Option<Vec<String>>,
+    /// The configured taps (`None`: the model's default taps) and, once checked against the
+    /// model (at the first observation), the taps in use.
+    taps: TapSelection,
 }
 
 impl CkaProbe {
@@ -130,21 +123,10 @@ impl CkaProbe {
         schedule: ProbeSchedule,
         taps: Option<Vec<String>>,
     ) -> Result<CkaProbe, String> {
-        if let Some(t) = &taps {
-            if t.is_empty() {
-                return Err(
-                    "taps: give at least one tap (or leave `taps` out for the default)".into(),
-                );
-            }
-            if let Some(i) = (1..t.len()).find(|&i| t[..i].contains(&t[i])) {
-                return Err(format!("taps: `{}` is listed twice", t[i]));
-            }
-        }
         Ok(CkaProbe {
             name,
             schedule,
-            configured: taps,
-            taps: None,
+            taps: TapSelection::new(taps, "(or leave `taps` out for the default)")?,
         })
     }
 
@@ -155,35 +137,21 @@ impl CkaProbe {
 
     /// The taps in use, resolved and checked against `model` on the first call.
     fn resolve<B: Backend>(&mut self, model: &dyn Model<B>) -> Result<Vec<String>, NnError> {
-        if let Some(t) = &self.taps {
-            return Ok(t.clone());
-        }
-        let available = model.tap_names();
-        let taps = match &self.configured {
-            Some(t) => {
-                check_taps(t, &available).map_err(|unknown| {
-                    self.error(
-                        "taps",
-                        format!("`{unknown}`"),
-                        format!("a tap of the model ({})", available.join(", ")),
-                    )
-                })?;
-                t.clone()
+        let name = &self.name;
+        self.taps.resolve(model, name, |available| {
+            let taps = default_taps(available);
+            if taps.is_empty() {
+                return Err(NnError::setting(
+                    format!("{name}.taps"),
+                    "none by default",
+                    format!(
+                        "a model with an `input` or `logits` tap (it has: {})",
+                        available.join(", ")
+                    ),
+                ));
             }
-            None => default_taps(&available),
-        };
-        if taps.is_empty() {
-            return Err(self.error(
-                "taps",
-                "none by default",
-                format!(
-                    "a model with an `input` or `logits` tap (it has: {})",
-                    available.join(", ")
-                ),
-            ));
-        }
-        self.taps = Some(taps.clone());
-        Ok(taps)
+            Ok(taps)
+        })
     }
 
     /// The tap's values as an `n × p` row-major host matrix.
@@ -231,9 +199,8 @@ impl<B: Backend> Probe<B> for CkaProbe {
         // gather the probe batch; the taps then come from a scratch pass at θ_t.
         let probe_taps = self
             .taps
-            .clone()
-            .or_else(|| self.configured.clone())
-            .unwrap_or_else(|| vec!["input".into()]);
+            .known()
+            .map_or_else(|| vec!["input".into()], <[String]>::to_vec);
         ProbeNeeds {
             probe_taps,
             ..ProbeNeeds::default()

@@ -21,5 +21,6 @@ pub mod response;
 pub mod sharpness;
 pub mod singular_values;
 pub mod spectral_bias;
+pub mod taps;
 
 pub use registry::{build_probe, build_probes, ProbeConfig};

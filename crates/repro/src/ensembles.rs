@@ -631,16 +631,22 @@ mod tests {
         }
     }
 
+    /// The runs of arm `id`, one per record set in `records`.
+    fn arm<'a>(id: &'a str, records: &[&'a Vec<MetricRecord>]) -> Vec<EnsembleRun<'a>> {
+        records
+            .iter()
+            .map(|r| EnsembleRun {
+                id,
+                records: Ok(r.as_slice()),
+            })
+            .collect()
+    }
+
     #[test]
     fn accessibility_leaves_out_step_zero_and_loc_is_pearson_of_it() {
         // 4 epochs; example x learned at epoch x+1 → accessibility (4 − x)/4, for every run.
         let recs = run_records(&[1, 2, 3, 4, 5], 4);
-        let runs: Vec<EnsembleRun<'_>> = (0..4)
-            .map(|_| EnsembleRun {
-                id: "a",
-                records: Ok(&recs),
-            })
-            .collect();
+        let runs = arm("a", &[&recs; 4]);
         let acc = ensemble_accessibility(&metric(), &runs, 2).unwrap();
         assert_eq!(acc.len(), 2);
         assert_eq!(acc[0], vec![1.0, 0.75, 0.5, 0.25, 0.0]);
@@ -661,21 +667,9 @@ mod tests {
     fn reversed_order_gives_negative_loc_and_a_positive_drop() {
         let fast = run_records(&[1, 2, 3, 4, 5], 4);
         let slow = run_records(&[5, 4, 3, 2, 1], 4);
-        let raw: Vec<EnsembleRun<'_>> = [&fast, &fast, &fast, &fast]
-            .iter()
-            .map(|r| EnsembleRun {
-                id: "raw",
-                records: Ok(r.as_slice()),
-            })
-            .collect();
+        let raw = arm("raw", &[&fast, &fast, &fast, &fast]);
         // Whitened arm: its two ensembles disagree completely (r = −1).
-        let white: Vec<EnsembleRun<'_>> = [&fast, &fast, &slow, &slow]
-            .iter()
-            .map(|r| EnsembleRun {
-                id: "white",
-                records: Ok(r.as_slice()),
-            })
-            .collect();
+        let white = arm("white", &[&fast, &fast, &slow, &slow]);
         let runs = [raw, white];
         let (_, v) = ensemble_values(
             "t",
@@ -778,19 +772,8 @@ mod tests {
                 run_records(&f, 8)
             })
             .collect();
-        let raw: Vec<EnsembleRun<'_>> = (0..4)
-            .map(|_| EnsembleRun {
-                id: "raw",
-                records: Ok(&raw_recs),
-            })
-            .collect();
-        let white: Vec<EnsembleRun<'_>> = noise
-            .iter()
-            .map(|r| EnsembleRun {
-                id: "white",
-                records: Ok(r.as_slice()),
-            })
-            .collect();
+        let raw = arm("raw", &[&raw_recs; 4]);
+        let white = arm("white", &noise.iter().collect::<Vec<_>>());
         let runs = [raw, white];
         let (_, drop) = ensemble_values(
             "t",

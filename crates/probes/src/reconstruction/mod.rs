@@ -93,7 +93,8 @@ use learnscope_models::{Model, TapRequest};
 use learnscope_nn::{Backend, NnError, Tensor};
 use learnscope_train::{Flow, Metric, Probe, Recorder, StepCtx};
 
-use crate::cka::{check_taps, default_taps};
+use crate::cka::default_taps;
+use crate::taps::TapSelection;
 use ridge::Decoder;
 use trained::TrainSettings;
 
@@ -212,8 +213,7 @@ struct TapData {
 pub struct ReconstructionProbe {
     name: String,
     schedule: ProbeSchedule,
-    configured: Option<Vec<String>>,
-    taps: Option<Vec<String>>,
+    taps: TapSelection,
     lambdas: Vec<f64>,
     folds: usize,
     decoder: DecoderKind,
@@ -240,14 +240,7 @@ impl ReconstructionProbe {
         cfg.schedule
             .validate()
             .map_err(|e| format!("schedule: {e}"))?;
-        if let Some(t) = &cfg.taps {
-            if t.is_empty() {
-                return Err("taps: give at least one tap (or leave `taps` out)".into());
-            }
-            if let Some(i) = (1..t.len()).find(|&i| t[..i].contains(&t[i])) {
-                return Err(format!("taps: `{}` is listed twice", t[i]));
-            }
-        }
+        let taps = TapSelection::new(cfg.taps, "(or leave `taps` out)")?;
         if cfg.folds < 2 {
             return Err(format!("folds: must be >= 2, got {}", cfg.folds));
         }
@@ -295,8 +288,7 @@ impl ReconstructionProbe {
             key: RandomKey::root(seed).derive(&format!("probe/{name}")),
             name,
             schedule: cfg.schedule,
-            configured: cfg.taps,
-            taps: None,
+            taps,
             lambdas: cfg.lambdas,
             folds: cfg.folds,
             decoder: cfg.decoder,
@@ -325,25 +317,9 @@ impl ReconstructionProbe {
     }
 
     fn resolve<B: Backend>(&mut self, model: &dyn Model<B>) -> Result<Vec<String>, NnError> {
-        if let Some(t) = &self.taps {
-            return Ok(t.clone());
-        }
-        let available = model.tap_names();
-        let taps = match &self.configured {
-            Some(t) => {
-                check_taps(t, &available).map_err(|unknown| {
-                    self.error(
-                        "taps",
-                        format!("`{unknown}`"),
-                        format!("a tap of the model ({})", available.join(", ")),
-                    )
-                })?;
-                t.clone()
-            }
-            None => default_reconstruction_taps(&available),
-        };
-        self.taps = Some(taps.clone());
-        Ok(taps)
+        self.taps.resolve(model, &self.name, |available| {
+            Ok(default_reconstruction_taps(available))
+        })
     }
 
     /// Every tap's activations at θ_t on the fit and held-out inputs.

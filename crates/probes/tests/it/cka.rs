@@ -11,14 +11,14 @@ use learnscope_core::RandomKey;
 use learnscope_data::Batch;
 use learnscope_models::{Model, TapRequest};
 use learnscope_nn::{CpuBackend, ForwardCtx, Mode};
-use learnscope_probes::build_probes;
 use learnscope_probes::cka::default_taps;
 use learnscope_stats::linear_cka;
 use learnscope_train::config::RunConfig;
-use learnscope_train::plan::build_parts;
-use learnscope_train::{Metric, RunOutcome, StopSignal, Trainer};
+use learnscope_train::Metric;
 
-use crate::harness::{assert_resumes_exactly, every_step, run};
+use crate::harness::{
+    assert_read_only, assert_resumes_exactly, build_error, every_step, parts, run, run_error, train,
+};
 use crate::sink::MemorySink;
 
 /// A deep linear net 4 → 6 → 8 → 2 with (semi-)orthogonal weights of gain 0.7: the first two
@@ -177,13 +177,7 @@ fn representations(
 #[test]
 fn cka_init_is_one_at_step_zero_and_falls_with_training() {
     let cfg = RunConfig::parse(MLP, &[]).unwrap();
-    let tables = cfg.probes.clone();
-    let mut t = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
-    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
+    let (t, sink) = train(&cfg);
 
     let taps: Vec<String> = ["input", "layers.0.out", "layers.1.out", "logits"]
         .map(String::from)
@@ -195,7 +189,7 @@ fn cka_init_is_one_at_step_zero_and_falls_with_training() {
     }
     // Recompute the final values from the trained model and a fresh θ₀ model on the probe
     // batch (the first 32 test examples): the probe compares θ_T with θ₀, tap by tap.
-    let mut init = build_parts(&cfg, CpuBackend::new(1), |_| Ok(Vec::new())).unwrap();
+    let mut init = parts(&cfg);
     let batch = Batch::gather(
         &init.be,
         init.data.as_ref(),
@@ -233,13 +227,7 @@ fn cka_is_read_only_and_resumes_exactly() {
     let sets = ["checkpoint.every=50".to_string(), "steps=120".to_string()];
     let cfg = RunConfig::parse(MLP, &sets).unwrap();
     let every = every_step(&cfg);
-    let (with, pw) = run(&every, true);
-    let (without, po) = run(&cfg, false);
-    assert_eq!(pw, po, "the cka probe changed training");
-    assert_eq!(
-        with.checkpoints.last().unwrap().1,
-        without.checkpoints.last().unwrap().1
-    );
+    let with = assert_read_only(&every, &cfg, "the cka probe");
     // Stateless: the resumed run (whose first observation resolves the default taps again and
     // takes θ_t's taps from a scratch pass) records exactly what the uninterrupted one did.
     let sink = assert_resumes_exactly(&every, &with, 50);
@@ -289,7 +277,7 @@ kind = "cka"
 schedule = { kind = "every", n = 1 }
 "#;
     let cfg = RunConfig::parse(cnn, &[]).unwrap();
-    let parts = build_parts(&cfg, CpuBackend::new(1), |_| Ok(Vec::new())).unwrap();
+    let parts = parts(&cfg);
     let available = parts.model.tap_names();
     let taps = default_taps(&available);
     // `input`, each conv block, the pooling, each dense block (the `blocks` and `dense`
@@ -329,14 +317,7 @@ fn an_unknown_tap_is_an_error_naming_it() {
         cfg
     };
     let cfg = with_taps(&["input", "layers.7.out"]);
-    let tables = cfg.probes.clone();
-    let mut t = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let e = t
-        .run(&mut MemorySink::default(), &StopSignal::default())
-        .expect_err("an unknown tap fails the run")
-        .to_string();
+    let e = run_error(&cfg, "an unknown tap fails the run");
     assert!(e.contains("`layers.7.out`"), "{e}");
     assert!(e.contains("`cka.taps`"), "{e}");
     // The message lists the taps the model has.
@@ -348,13 +329,7 @@ fn an_unknown_tap_is_an_error_naming_it() {
     let cases: [(&[&str], &str); 2] = [(&[], "at least one tap"), (&["input", "input"], "twice")];
     for (taps, want) in cases {
         let cfg = with_taps(taps);
-        let tables = cfg.probes.clone();
-        let e = build_parts(&cfg, CpuBackend::new(1), |ctx| {
-            build_probes::<CpuBackend>(&tables, ctx)
-        })
-        .err()
-        .unwrap()
-        .to_string();
+        let e = build_error(&cfg).unwrap();
         assert!(e.contains("probes[0].taps") && e.contains(want), "{e}");
     }
 }

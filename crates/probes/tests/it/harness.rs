@@ -1,27 +1,77 @@
-//! Shared pieces of the probe tests: a complete run, probes due at every step, exact resume.
+//! Shared pieces of the probe tests: a trainer with the configured probes, a complete run,
+//! probes due at every step, read-only training, exact resume, and the errors of a bad setting.
 
 use learnscope_nn::CpuBackend;
 use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
 use learnscope_train::plan::build_parts;
-use learnscope_train::{RunOutcome, StopSignal, TrainState, Trainer};
+use learnscope_train::{RunOutcome, StopSignal, TrainState, Trainer, TrainerParts};
 
 use crate::sink::MemorySink;
+
+/// The parts of `cfg` on the CPU, without probes.
+pub fn parts(cfg: &RunConfig) -> TrainerParts<CpuBackend> {
+    build_parts(cfg, CpuBackend::new(1), |_| Ok(Vec::new())).unwrap()
+}
+
+/// A trainer of `cfg` on the CPU with `cfg`'s probes.
+pub fn trainer(cfg: &RunConfig) -> Trainer<CpuBackend> {
+    let tables = cfg.probes.clone();
+    Trainer::new(build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap())
+}
+
+/// The error building `cfg` with its probes fails with (`None`: it builds).
+pub fn build_error(cfg: &RunConfig) -> Option<String> {
+    let tables = cfg.probes.clone();
+    build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx))
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// The error a run of `cfg` with its probes stops with (a setting checked only at an
+/// observation); panics with `expect` when the run succeeds.
+pub fn run_error(cfg: &RunConfig, expect: &str) -> String {
+    trainer(cfg)
+        .run(&mut MemorySink::default(), &StopSignal::default())
+        .expect_err(expect)
+        .to_string()
+}
+
+/// Trains `with` (with its probes) and `cfg` (without any) to completion, checks that the final
+/// parameters and the last checkpoint are the same bit for bit (else: `<what> changed
+/// training`), and returns the records of the run with probes.
+pub fn assert_read_only(with: &RunConfig, cfg: &RunConfig, what: &str) -> MemorySink {
+    let (sink, pw) = run(with, true);
+    let (without, po) = run(cfg, false);
+    assert_eq!(pw, po, "{what} changed training");
+    assert_eq!(
+        sink.checkpoints.last().unwrap().1,
+        without.checkpoints.last().unwrap().1
+    );
+    sink
+}
+
+/// Runs `t` to completion, returning it and the records.
+fn complete(mut t: Trainer<CpuBackend>) -> (Trainer<CpuBackend>, MemorySink) {
+    let mut sink = MemorySink::default();
+    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
+    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
+    (t, sink)
+}
+
+/// Trains `cfg` with its probes to completion, returning the trainer and the records.
+pub fn train(cfg: &RunConfig) -> (Trainer<CpuBackend>, MemorySink) {
+    complete(trainer(cfg))
+}
 
 /// Trains `cfg` to completion (with its probes when `probes`), returning the records and the
 /// final parameters as bit patterns.
 pub fn run(cfg: &RunConfig, probes: bool) -> (MemorySink, Vec<u64>) {
-    let tables = if probes {
-        cfg.probes.clone()
+    let (t, sink) = complete(if probes {
+        trainer(cfg)
     } else {
-        Vec::new()
-    };
-    let mut t = Trainer::new(
-        build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
-    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
+        Trainer::new(parts(cfg))
+    });
     let be = CpuBackend::new(1);
     let mut bits = Vec::new();
     t.model()
@@ -49,10 +99,7 @@ pub fn assert_resumes_exactly(cfg: &RunConfig, full: &MemorySink, at: u64) -> Me
     let (step, tensors, state) = full.checkpoints[0].clone();
     assert_eq!(step, at);
     let state: TrainState = serde_json::from_value(state).unwrap();
-    let tables = cfg.probes.clone();
-    let mut resumed = Trainer::new(
-        build_parts(cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
+    let mut resumed = trainer(cfg);
     resumed.restore(&tensors, &state).unwrap();
     let mut sink = MemorySink::default();
     resumed.run(&mut sink, &StopSignal::default()).unwrap();

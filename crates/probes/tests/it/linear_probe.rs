@@ -8,16 +8,16 @@
 //! the two momentum conventions the test tells apart differ by 0.9·η·0.9·|g₁| ≈ 1e-3 there.
 
 use learnscope_core::RandomKey;
-use learnscope_probes::build_probes;
 use learnscope_probes::linear_probe::softmax::{Sgd, Softmax};
 use learnscope_probes::linear_probe::transfer::TransferTask;
 use learnscope_probes::linear_probe::transfer::{colour_dominance, row_means, BrightnessBins};
 use learnscope_probes::linear_probe::{LinearProbe, LinearProbeSetup, ProbeTask};
 use learnscope_train::config::RunConfig;
-use learnscope_train::plan::build_parts;
 use learnscope_train::Metric;
 
-use crate::harness::{assert_resumes_exactly, every_step, run};
+use crate::harness::{
+    assert_read_only, assert_resumes_exactly, build_error, every_step, parts, run, run_error,
+};
 use crate::sink::MemorySink;
 
 /// Four Gaussian classes in 16 dimensions (orthogonal means 4σ apart) and a ReLU MLP whose
@@ -86,6 +86,18 @@ epochs = 40
 lr_drops = []
 schedule = { kind = "at", steps = [0] }
 "#;
+
+/// A `linear_probe` with the default settings on `data`.
+fn default_probe(data: &dyn learnscope_data::Dataset) -> LinearProbe {
+    LinearProbe::new(
+        "lp".into(),
+        learnscope_probes::linear_probe::default_schedule(),
+        LinearProbeSetup::default(),
+        data,
+        RandomKey::root(0),
+    )
+    .unwrap()
+}
 
 fn value(sink: &MemorySink, probe: &str, key: &str, split: &str, step: u64) -> f64 {
     let found: Vec<&Metric> = sink
@@ -374,15 +386,8 @@ fn original_task_probe_improves_with_training() {
     }
     // Transfer on vector inputs is the brightness quantile with 3 equal-count bins of the 240
     // fit examples: 80 each.
-    let parts = build_parts(&cfg, learnscope_nn::CpuBackend::new(1), |_| Ok(Vec::new())).unwrap();
-    let probe = LinearProbe::new(
-        "lp".into(),
-        learnscope_probes::linear_probe::default_schedule(),
-        LinearProbeSetup::default(),
-        parts.data.as_ref(),
-        RandomKey::root(0),
-    )
-    .unwrap();
+    let parts = parts(&cfg);
+    let probe = default_probe(parts.data.as_ref());
     assert_eq!(probe.transfer(), TransferTask::BrightnessQuantile);
     let (fit, eval) = probe.labels(ProbeTask::Transfer).unwrap();
     assert_eq!((fit.len(), eval.len()), (240, 160));
@@ -400,7 +405,7 @@ fn colour_dominance_is_read_off_the_input_of_rgb_data() {
     let cfg = RunConfig::parse(RGB, &[]).unwrap();
     let (sink, _) = run(&cfg, true);
     // The labels the probe used: recompute them from the data and compare the majority rate.
-    let parts = build_parts(&cfg, learnscope_nn::CpuBackend::new(1), |_| Ok(Vec::new())).unwrap();
+    let parts = parts(&cfg);
     let mut x = Vec::new();
     parts.data.gather_inputs(
         learnscope_data::Split::Train,
@@ -409,14 +414,7 @@ fn colour_dominance_is_read_off_the_input_of_rgb_data() {
     );
     let labels = colour_dominance(&x, &[3, 4, 4]).unwrap();
     // `auto` on [3, 4, 4] inputs is colour dominance, with exactly these labels.
-    let probe = LinearProbe::new(
-        "lp".into(),
-        learnscope_probes::linear_probe::default_schedule(),
-        LinearProbeSetup::default(),
-        parts.data.as_ref(),
-        RandomKey::root(0),
-    )
-    .unwrap();
+    let probe = default_probe(parts.data.as_ref());
     assert_eq!(probe.transfer(), TransferTask::ColourDominance);
     assert_eq!(
         probe.labels(ProbeTask::Transfer).unwrap().0,
@@ -447,13 +445,7 @@ fn probe_is_read_only_and_resumes_exactly() {
     let cfg = RunConfig::parse(RUN, &sets).unwrap();
     let mut every = every_step(&cfg);
     every.probes[0].insert("epochs".into(), toml::Value::Integer(3));
-    let (with, pw) = run(&every, true);
-    let (without, po) = run(&cfg, false);
-    assert_eq!(pw, po, "the linear_probe probe changed training");
-    assert_eq!(
-        with.checkpoints.last().unwrap().1,
-        without.checkpoints.last().unwrap().1
-    );
+    let with = assert_read_only(&every, &cfg, "the linear_probe probe");
     let sink = assert_resumes_exactly(&every, &with, 20);
     assert!(sink
         .records
@@ -465,12 +457,7 @@ fn probe_is_read_only_and_resumes_exactly() {
 fn bad_settings_are_errors() {
     let build = |extra: &str| {
         let cfg = RunConfig::parse(&format!("{RUN}{extra}"), &[]).unwrap();
-        let tables = cfg.probes.clone();
-        build_parts(&cfg, learnscope_nn::CpuBackend::new(1), |ctx| {
-            build_probes(&tables, ctx)
-        })
-        .err()
-        .map(|e| e.to_string())
+        build_error(&cfg)
     };
     // Colour dominance needs [3, H, W] inputs; the mixture has 16-d vectors.
     let e = build("transfer = \"colour_dominance\"\n").unwrap();
@@ -485,19 +472,7 @@ fn bad_settings_are_errors() {
 
     // An unknown tap fails at the first observation, naming the available ones.
     let cfg = RunConfig::parse(&format!("{RUN}tap = \"nope\"\n"), &[]).unwrap();
-    let tables = cfg.probes.clone();
-    let mut t = learnscope_train::Trainer::new(
-        build_parts(&cfg, learnscope_nn::CpuBackend::new(1), |ctx| {
-            build_probes(&tables, ctx)
-        })
-        .unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let err = t
-        .run(&mut sink, &learnscope_train::StopSignal::default())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = run_error(&cfg, "an unknown tap fails the run");
     assert!(err.contains("nope") && err.contains("penultimate"), "{err}");
 }
 

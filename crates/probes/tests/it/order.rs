@@ -5,14 +5,14 @@
 //! exactly.
 
 use learnscope_data::Split;
-use learnscope_nn::CpuBackend;
-use learnscope_probes::build_probes;
 use learnscope_probes::critical_pc::{grid_of, PcClassifier};
 use learnscope_train::config::RunConfig;
-use learnscope_train::plan::{build_data, build_parts};
-use learnscope_train::{Metric, StopSignal, Trainer};
+use learnscope_train::plan::build_data;
+use learnscope_train::Metric;
 
-use crate::harness::{assert_resumes_exactly, every_step, run};
+use crate::harness::{
+    assert_read_only, assert_resumes_exactly, build_error, every_step, run, run_error,
+};
 use crate::sink::MemorySink;
 
 /// Three Gaussian classes in 8 dimensions with unequal noise per dimension (so the spectrum
@@ -278,13 +278,7 @@ schedule = { kind = "every", n = 100 }
 fn order_probes_are_read_only_and_resume_exactly() {
     let sets = ["checkpoint.every=50".to_string()];
     let cfg = RunConfig::parse(RUN, &sets).unwrap();
-    let (with, pw) = run(&every_step(&cfg), true);
-    let (without, po) = run(&cfg, false);
-    assert_eq!(pw, po, "probes changed training");
-    assert_eq!(
-        with.checkpoints.last().unwrap().1,
-        without.checkpoints.last().unwrap().1
-    );
+    assert_read_only(&every_step(&cfg), &cfg, "probes");
     let (full, _) = run(&cfg, true);
     let sink = assert_resumes_exactly(&cfg, &full, 50);
     // The resumed run does not record the once-only values again.
@@ -301,21 +295,9 @@ fn order_probes_are_read_only_and_resume_exactly() {
 #[test]
 fn k_at_least_the_probe_batch_size_is_an_error() {
     let cfg = RunConfig::parse(&RUN.replace("size = 60", "size = 5"), &[]).unwrap();
-    let tables = cfg.probes.clone();
-    let mut t = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let err = t
-        .run(&mut MemorySink::default(), &StopSignal::default())
-        .expect_err("k = 5 with 5 examples");
-    assert!(format!("{err}").contains("discriminability.k"), "{err}");
+    let err = run_error(&cfg, "k = 5 with 5 examples");
+    assert!(err.contains("discriminability.k"), "{err}");
     // k = 0 is rejected when the probe is built.
     let bad = RunConfig::parse(&RUN.replace("k = 5", "k = 0"), &[]).unwrap();
-    let tables = bad.probes.clone();
-    assert!(
-        build_parts(&bad, CpuBackend::new(1), |ctx| build_probes::<CpuBackend>(
-            &tables, ctx
-        ))
-        .is_err()
-    );
+    assert!(build_error(&bad).is_some());
 }

@@ -15,13 +15,13 @@ use learnscope_core::RandomKey;
 use learnscope_data::Split;
 use learnscope_models::{Model, TapRequest};
 use learnscope_nn::{CpuBackend, ForwardCtx, Mode, Tensor};
-use learnscope_probes::build_probes;
 use learnscope_probes::reconstruction::ridge::{normal_equations, Form};
 use learnscope_train::config::RunConfig;
-use learnscope_train::plan::build_parts;
-use learnscope_train::{Metric, RunOutcome, StopSignal, Trainer};
+use learnscope_train::Metric;
 
-use crate::harness::{assert_resumes_exactly, every_step, run};
+use crate::harness::{
+    assert_read_only, assert_resumes_exactly, build_error, every_step, parts, run, run_error, train,
+};
 use crate::sink::MemorySink;
 
 /// Three Gaussian classes in 8 dimensions (120 train, 60 test), a ReLU MLP 8 → 16 → 12 → 3.
@@ -100,13 +100,7 @@ fn activations(model: &mut dyn Model<CpuBackend>, x: &[f64], n: usize, tap: &str
 #[test]
 fn losses_match_the_normal_equations_and_the_input_reconstructs_itself() {
     let cfg = RunConfig::parse(MLP, &[]).unwrap();
-    let tables = cfg.probes.clone();
-    let mut t = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let mut sink = MemorySink::default();
-    let out = t.run(&mut sink, &StopSignal::default()).unwrap();
-    assert!(matches!(out, RunOutcome::Completed { .. }), "{out:?}");
+    let (t, sink) = train(&cfg);
 
     // The default geometric schedule: 0, 2, 4, …, 64 (64 is also the final step).
     let steps: Vec<u64> = rows(&sink, "rec", "rec_loss")
@@ -123,7 +117,7 @@ fn losses_match_the_normal_equations_and_the_input_reconstructs_itself() {
 
     // The input reconstructs itself: the smallest λ wins and the error is ~0.
     assert_eq!(value(&sink, "rec", "lambda_rel", 0, "input"), 1e-6);
-    let parts = build_parts(&cfg, CpuBackend::new(1), |_| Ok(Vec::new())).unwrap();
+    let parts = parts(&cfg);
     let data = parts.data;
     let (mut fit_x, mut test_x) = (Vec::new(), Vec::new());
     data.gather_inputs(Split::Train, &(0..120).collect::<Vec<_>>(), &mut fit_x);
@@ -190,13 +184,7 @@ fn reconstruction_is_read_only_and_resumes_exactly() {
     cfg.probes[1].insert("decoder".into(), toml::Value::from("both"));
     cfg.probes[1].insert("decoder_epochs".into(), toml::Value::from(2));
     let every = every_step(&cfg);
-    let (with, pw) = run(&every, true);
-    let (without, po) = run(&cfg, false);
-    assert_eq!(pw, po, "the reconstruction probe changed training");
-    assert_eq!(
-        with.checkpoints.last().unwrap().1,
-        without.checkpoints.last().unwrap().1
-    );
+    let with = assert_read_only(&every, &cfg, "the reconstruction probe");
     // The resumed run restores λ_rel from the checkpoint: it does not cross-validate again
     // (no `lambda_rel` rows from step 20 on) and records the same values bit for bit.
     let sink = assert_resumes_exactly(&every, &with, 20);
@@ -253,8 +241,7 @@ fn configuration_errors_are_reported() {
         let v: toml::Value =
             toml::from_str::<toml::Table>(&format!("x = {v}")).unwrap()["x"].clone();
         cfg.probes[0].insert(k.trim().into(), v);
-        let tables = cfg.probes.clone();
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).err()
+        build_error(&cfg)
     };
     for (extra, says) in [
         ("folds = 1", "folds"),
@@ -265,7 +252,7 @@ fn configuration_errors_are_reported() {
         ("taps = [\"input\", \"input\"]", "twice"),
     ] {
         let e = build(extra).unwrap_or_else(|| panic!("{extra}: accepted"));
-        assert!(e.to_string().contains(says), "{extra}: {e}");
+        assert!(e.contains(says), "{extra}: {e}");
     }
     // A tap the model does not have fails at the first observation, naming it.
     let mut cfg = RunConfig::parse(MLP, &[]).unwrap();
@@ -274,14 +261,8 @@ fn configuration_errors_are_reported() {
         "taps".into(),
         toml::Value::Array(vec![toml::Value::from("layers.9.out")]),
     );
-    let tables = cfg.probes.clone();
-    let mut t = Trainer::new(
-        build_parts(&cfg, CpuBackend::new(1), |ctx| build_probes(&tables, ctx)).unwrap(),
-    );
-    let e = t
-        .run(&mut MemorySink::default(), &StopSignal::default())
-        .unwrap_err();
-    assert!(e.to_string().contains("layers.9.out"), "{e}");
+    let e = run_error(&cfg, "an unknown tap fails the run");
+    assert!(e.contains("layers.9.out"), "{e}");
 }
 
 /// Cost of the default probe on VGG-8 (full width) and Fashion-MNIST (2000 fit, 1000 held-out

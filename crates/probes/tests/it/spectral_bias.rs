@@ -3,12 +3,9 @@
 //! agrees with the series, training is unchanged by the probe, a resumed run records the same,
 //! and data off the grid are refused.
 
-use learnscope_nn::CpuBackend;
-use learnscope_probes::build_probes;
 use learnscope_train::config::RunConfig;
-use learnscope_train::plan::build_parts;
 
-use crate::harness::{assert_resumes_exactly, every_step, run};
+use crate::harness::{self, assert_read_only, assert_resumes_exactly, every_step, run};
 use crate::sink::MemorySink;
 
 /// λ(x) = sin(2π·2x + 0.5) + sin(2π·6x + 2) + sin(2π·12x + 4) on the 100-point grid (equal
@@ -61,13 +58,7 @@ fn series(sink: &MemorySink, key: &str, k: Option<i64>) -> Vec<(u64, f64)> {
 }
 
 fn build_error(cfg: &RunConfig) -> String {
-    let tables = cfg.probes.clone();
-    match build_parts(cfg, CpuBackend::new(1), |ctx| {
-        build_probes::<CpuBackend>(&tables, ctx)
-    }) {
-        Ok(_) => panic!("the probe accepted {:?}", cfg.data),
-        Err(e) => e.to_string(),
-    }
+    harness::build_error(cfg).unwrap_or_else(|| panic!("the probe accepted {:?}", cfg.data))
 }
 
 #[test]
@@ -132,13 +123,7 @@ fn spectral_bias_low_frequencies_are_learned_first() {
 fn spectral_bias_is_read_only_and_resumes_exactly() {
     let sets = ["steps=60".to_string(), "checkpoint.every=30".to_string()];
     let cfg = RunConfig::parse(RUN, &sets).unwrap();
-    let (with, pw) = run(&every_step(&cfg), true);
-    let (without, po) = run(&cfg, false);
-    assert_eq!(pw, po, "probes changed training");
-    assert_eq!(
-        with.checkpoints.last().unwrap().1,
-        without.checkpoints.last().unwrap().1
-    );
+    assert_read_only(&every_step(&cfg), &cfg, "probes");
 
     // A threshold reached before the checkpoint: `first_below` at the end comes from the
     // restored state.
