@@ -4,6 +4,7 @@
 //! chain, never a panic); 3 interrupted by SIGUSR1, 130 by SIGINT, 143 by SIGTERM, each after
 //! writing a checkpoint (resume with `learnscope run --resume RUN_DIR`).
 
+mod cka;
 mod data;
 mod demo;
 mod progress;
@@ -41,6 +42,8 @@ enum Command {
     Reproduce(reproduce::ReproduceArgs),
     /// Closed-form learning curves (deep linear networks, the OCS phase).
     Theory(theory::TheoryArgs),
+    /// Linear CKA between a layer of one trained run and a layer of another, on the same inputs.
+    Cka(cka::CkaArgs),
 }
 
 fn main() {
@@ -52,6 +55,7 @@ fn main() {
         Command::Report(args) => report::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::Theory(args) => theory::run(&args),
+        Command::Cka(args) => cka::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -4,6 +4,7 @@
 //! and their rules, [`ensembles`] the rows computed across an arm's runs (accessibility, LOC), [`phases`] the learning-phase rows of P4, and [`reproduce`](mod@reproduce) runs a preset's seeds on a local pool and writes
 //! `verdict.json` / `verdict.md` (DESIGN.md §4).
 
+pub mod cross_cka;
 pub mod demo;
 pub mod ensembles;
 pub mod phases;

@@ -92,7 +92,7 @@ fn stored(n: NamedTensor) -> TensorEntry {
     }
 }
 
-fn named(e: TensorEntry) -> Result<NamedTensor, String> {
+pub(crate) fn named(e: TensorEntry) -> Result<NamedTensor, String> {
     let dtype = match e.dtype {
         StoredDType::F32 => DType::F32,
         StoredDType::F64 => DType::F64,
