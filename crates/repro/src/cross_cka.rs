@@ -14,13 +14,12 @@ use std::path::Path;
 use learnscope_data::Split;
 use learnscope_models::TapRequest;
 use learnscope_nn::{ForwardCtx, Mode, RandomKey, Tensor};
-use learnscope_probes::build_probes;
 use learnscope_store::RunReader;
 use learnscope_train::config::RunConfig;
-use learnscope_train::plan::{build_data, build_parts};
-use learnscope_train::{TrainState, Trainer};
+use learnscope_train::plan::build_data;
+use learnscope_train::Trainer;
 
-use crate::runner::named;
+use crate::runner::restore_trainer;
 
 /// One run, rebuilt at its latest checkpoint.
 struct Loaded {
@@ -36,23 +35,7 @@ fn load(dir: &Path) -> Result<Loaded, String> {
     let step = reader
         .latest_checkpoint()
         .ok_or_else(|| at("no checkpoint to load".into()))?;
-    let (entries, state) = reader
-        .read_checkpoint(step)
-        .map_err(|e| at(e.to_string()))?;
-    let state: TrainState =
-        serde_json::from_value(state).map_err(|e| at(format!("checkpoint {step}: {e}")))?;
-    let tensors = entries
-        .into_iter()
-        .map(named)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(at)?;
-    let be = learnscope_nn::CpuBackend::new(1);
-    let parts = build_parts(&cfg, be, |ctx| build_probes(&cfg.probes, ctx))
-        .map_err(|e| at(e.to_string()))?;
-    let mut trainer = Trainer::new(parts);
-    trainer
-        .restore(&tensors, &state)
-        .map_err(|e| at(e.to_string()))?;
+    let trainer = restore_trainer(dir, &reader, &cfg, step).map_err(|e| at(e.to_string()))?;
     Ok(Loaded { cfg, trainer, step })
 }
 

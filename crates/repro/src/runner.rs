@@ -92,7 +92,7 @@ fn stored(n: NamedTensor) -> TensorEntry {
     }
 }
 
-pub(crate) fn named(e: TensorEntry) -> Result<NamedTensor, String> {
+fn named(e: TensorEntry) -> Result<NamedTensor, String> {
     let dtype = match e.dtype {
         StoredDType::F32 => DType::F32,
         StoredDType::F64 => DType::F64,
@@ -261,6 +261,33 @@ pub fn start_run(
     drive(Trainer::new(parts), writer, stop, progress)
 }
 
+/// The trainer of the run in `dir` (configuration `cfg`) restored from its checkpoint `step`.
+pub fn restore_trainer(
+    dir: &Path,
+    reader: &RunReader,
+    cfg: &RunConfig,
+    step: u64,
+) -> Result<Trainer<CpuBackend>, RunError> {
+    let (entries, state) = reader.read_checkpoint(step)?;
+    let state: TrainState = serde_json::from_value(state).map_err(|e| RunError::Resume {
+        dir: dir.to_path_buf(),
+        why: format!("checkpoint {step} state.json: {e}"),
+    })?;
+    let tensors: Vec<NamedTensor> = entries
+        .into_iter()
+        .map(named)
+        .collect::<Result<_, _>>()
+        .map_err(|why| RunError::Resume {
+            dir: dir.to_path_buf(),
+            why,
+        })?;
+    let be = backend(cfg);
+    let parts = build_parts(cfg, be, |ctx| build_probes(&cfg.probes, ctx))?;
+    let mut trainer = Trainer::new(parts);
+    trainer.restore(&tensors, &state)?;
+    Ok(trainer)
+}
+
 /// Continues the run in `dir` from its latest checkpoint.
 pub fn resume_run(
     dir: &Path,
@@ -282,23 +309,7 @@ pub fn resume_run(
             why: "the run already completed".into(),
         });
     }
-    let (entries, state) = reader.read_checkpoint(step)?;
-    let state: TrainState = serde_json::from_value(state).map_err(|e| RunError::Resume {
-        dir: dir.to_path_buf(),
-        why: format!("checkpoint {step} state.json: {e}"),
-    })?;
-    let tensors: Vec<NamedTensor> = entries
-        .into_iter()
-        .map(named)
-        .collect::<Result<_, _>>()
-        .map_err(|why| RunError::Resume {
-            dir: dir.to_path_buf(),
-            why,
-        })?;
-    let be = backend(&cfg);
-    let parts = build_parts(&cfg, be, |ctx| build_probes(&cfg.probes, ctx))?;
-    let mut trainer = Trainer::new(parts);
-    trainer.restore(&tensors, &state)?;
+    let trainer = restore_trainer(dir, &reader, &cfg, step)?;
     // Records of steps < S are kept (the checkpoint holds the state before step S's update).
     let mut writer = RunWriter::resume(dir, step.saturating_sub(1))?;
     writer.update_manifest(|m| {
