@@ -5,6 +5,7 @@
 pub mod basics;
 pub mod binary;
 pub mod cka;
+pub mod collapse;
 pub mod correctness;
 pub mod critical_pc;
 pub mod decisions;
@@ -21,6 +22,7 @@ pub mod response;
 pub mod sharpness;
 pub mod singular_values;
 pub mod spectral_bias;
+pub mod spectrum;
 pub mod taps;
 
 pub use registry::{build_probe, build_probes, ProbeConfig};

@@ -285,6 +285,12 @@ pub enum ProbeConfig {
     /// Input reconstruction from every tap by a ridge (and optionally an Adam-trained) linear
     /// decoder (P4, Schneider & Prabhushankar 2024; see [`crate::reconstruction`]).
     Reconstruction(crate::reconstruction::ReconstructionConfig),
+    /// The feature map's eigen-decomposition, label-alignment counts and the MF/EF regime
+    /// (P5, Nam et al. 2024; see [`crate::spectrum`]).
+    Spectrum(crate::spectrum::SpectrumConfig),
+    /// Neural-collapse metrics NC1–NC4 of the penultimate features (Papyan et al. 2020; see
+    /// [`crate::collapse`]).
+    Collapse(crate::collapse::CollapseConfig),
     /// Learning rate.
     Lr {
         /// Name (default `lr`).
@@ -610,7 +616,7 @@ pub fn build_probe<B: Backend>(
             check(&schedule)?;
             Box::new(
                 crate::cka::CkaProbe::new(name.unwrap_or_else(|| "cka".into()), schedule, taps)
-                    .map_err(|e| format!("probes[{index}].{e}"))?,
+                    .map_err(|e| format!("probes[{index}]: {e}"))?,
             )
         }
         ProbeConfig::CriticalPc {
@@ -686,6 +692,14 @@ pub fn build_probe<B: Backend>(
                     .map_err(|e| format!("probes[{index}]: {e}"))?,
             )
         }
+        ProbeConfig::Spectrum(cfg) => Box::new(
+            crate::spectrum::SpectrumProbe::new(cfg, ctx.data)
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+        ),
+        ProbeConfig::Collapse(cfg) => Box::new(
+            crate::collapse::CollapseProbe::new(cfg, ctx.data)
+                .map_err(|e| format!("probes[{index}]: {e}"))?,
+        ),
         ProbeConfig::Reconstruction(cfg) => Box::new(
             crate::reconstruction::ReconstructionProbe::new(cfg, ctx.data, ctx.seed)
                 .map_err(|e| format!("probes[{index}]: {e}"))?,

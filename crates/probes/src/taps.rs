@@ -2,8 +2,9 @@
 //! derived from the model's tap names), checked when the probe is built and resolved against
 //! the model at its first observation (the registry does not see the model).
 
-use learnscope_models::Model;
-use learnscope_nn::{Backend, NnError};
+use learnscope_models::{Model, TapRequest};
+use learnscope_nn::{Backend, NnError, Tensor};
+use learnscope_train::StepCtx;
 
 /// Checks `taps` against the model's tap names `available`; the error is the first tap the
 /// model does not have.
@@ -77,4 +78,51 @@ impl TapSelection {
         self.resolved = Some(taps.clone());
         Ok(taps)
     }
+}
+
+/// One tap's values for a set of examples, on the host: row-major `rows × width`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostTap {
+    /// The values, one row per example (the tap flattened row-major).
+    pub values: Vec<f64>,
+    /// Values per example.
+    pub width: usize,
+}
+
+/// The taps `taps` of the network at θ_t for the host inputs `x` (row-major, `rows ×` the
+/// model's input size), from `Mode::Probe` forward passes of a scratch copy
+/// ([`StepCtx::taps_at`]) in chunks of at most `chunk` examples; one [`HostTap`] per tap, in
+/// order. A tap the forward pass does not return is an error naming `probe` and the tap.
+pub fn host_activations<B: Backend>(
+    ctx: &StepCtx<'_, B>,
+    probe: &str,
+    taps: &[String],
+    x: &[f64],
+    rows: usize,
+    chunk: usize,
+) -> Result<Vec<HostTap>, NnError> {
+    let spec = ctx.model.spec().clone();
+    let q: usize = spec.input_shape.iter().product();
+    let request = TapRequest::names(taps);
+    let mut out = vec![HostTap::default(); taps.len()];
+    for start in (0..rows).step_by(chunk.max(1)) {
+        let end = (start + chunk.max(1)).min(rows);
+        let mut shape = vec![end - start];
+        shape.extend(&spec.input_shape);
+        let xt = Tensor::from_f64(ctx.be, spec.dtype, &shape, &x[start * q..end * q]);
+        let got = ctx.taps_at(ctx.theta, &xt, &request)?;
+        for (tap, d) in taps.iter().zip(out.iter_mut()) {
+            let t = got.get(tap).ok_or_else(|| {
+                NnError::setting(
+                    format!("{probe}.taps"),
+                    format!("`{tap}`"),
+                    "returned by the forward pass",
+                )
+            })?;
+            let v = t.to_host_f64(ctx.be);
+            d.width = v.len() / (end - start);
+            d.values.extend(v);
+        }
+    }
+    Ok(out)
 }

@@ -71,7 +71,9 @@
 //! `at_argmax` (`argmax_of = {…}`), `argmax_step` (the step of the first maximum),
 //! `argmax_index` (its position among the records), or
 //! `first_step_reaching` (`level = x`: the first step whose value is ≥ x) or `first_step_below`
-//! (the first step whose value is ≤ x). An `ensembles` row reads a per-example metric from
+//! (the first step whose value is ≤ x), or `at_first_above` (`first_above = { probe, key, …,
+//! above = x }`: the value at the first step where that series exceeds x, e.g. NC1 when the
+//! spectrum probe first reports the minimal-feature regime). An `ensembles` row reads a per-example metric from
 //! every run of its arms instead ([`crate::ensembles`]). Or computed in process from the run's
 //! resolved configuration without training ([`Computed`]): `gradcheck` = the largest
 //! relative error of the analytic gradient of the training loss at initialisation against
@@ -304,6 +306,9 @@ pub enum Reduce {
     /// The first step (as a number) whose value is ≤ `level` (e.g. steps until a per-frequency
     /// error falls below a threshold); an error when no record gets there.
     FirstStepBelow,
+    /// The value at the first step where the `first_above` series exceeds its `above` (e.g. a
+    /// metric when a regime is first reached); an error when it never does.
+    AtFirstAbove,
 }
 
 /// Another series of the same run, named like a metric.
@@ -433,6 +438,10 @@ pub struct MetricSpec {
     /// The level of `reduce = "first_step_reaching"` and `"first_step_below"`.
     #[serde(default)]
     pub level: Option<f64>,
+    /// The series (with its `above`) whose first value above `above` picks the step, for
+    /// `reduce = "at_first_above"`.
+    #[serde(default)]
+    pub first_above: Option<SeriesRef>,
 }
 
 impl MetricSpec {
@@ -468,6 +477,18 @@ impl MetricSpec {
         }
         if self.argmax_of.as_ref().is_some_and(|a| a.above.is_some()) {
             return Err("`argmax_of` takes no `above`".into());
+        }
+        match (self.reduce, &self.first_above) {
+            (Reduce::AtFirstAbove, None) => {
+                return Err("`reduce = \"at_first_above\"` needs `first_above`".into())
+            }
+            (Reduce::AtFirstAbove, Some(f)) if f.above.is_none_or(|a| !a.is_finite()) => {
+                return Err("`first_above` needs a finite `above`".into())
+            }
+            (r, Some(_)) if r != Reduce::AtFirstAbove => {
+                return Err("`first_above` is only used with `reduce = \"at_first_above\"`".into())
+            }
+            _ => {}
         }
         match (self.reduce, self.argmax_of.is_some()) {
             (Reduce::AtArgmax, false) => {
@@ -546,6 +567,14 @@ impl MetricSpec {
             ),
             Reduce::ArgmaxStep => "step of the maximum".into(),
             Reduce::ArgmaxIndex => "evaluation index of the maximum".into(),
+            Reduce::AtFirstAbove => {
+                let f = self.first_above.clone().unwrap_or_default();
+                format!(
+                    "at the first step where {} > {}",
+                    f.describe(),
+                    f.above.unwrap_or(f64::NAN)
+                )
+            }
         };
         let mut window = String::new();
         if let Some(u) = self.until_step {
@@ -653,6 +682,34 @@ impl MetricSpec {
                 let best = first_extreme(&s, false)
                     .ok_or_else(|| format!("no values of {}", self.describe()))?;
                 s.iter().position(|x| x.0 == best.0).unwrap_or_default() as f64
+            }
+            Reduce::AtFirstAbove => {
+                let of = self
+                    .first_above
+                    .as_ref()
+                    .ok_or("`at_first_above` needs `first_above`")?;
+                let above = of.above.unwrap_or(f64::INFINITY);
+                let mut o = of.series(records)?;
+                if let Some(e) = end {
+                    o.retain(|x| e.contains(x.0));
+                }
+                let at = o.iter().find(|x| x.1 > above).ok_or_else(|| {
+                    format!(
+                        "{} never exceeds {above} (inside the window)",
+                        of.describe()
+                    )
+                })?;
+                s.iter()
+                    .find(|x| x.0 == at.0)
+                    .ok_or_else(|| {
+                        format!(
+                            "{} has no record at step {} (where {} first exceeds {above})",
+                            self.describe(),
+                            at.0,
+                            of.describe()
+                        )
+                    })?
+                    .1
             }
             Reduce::AtArgmin | Reduce::AtArgmax => {
                 let smallest = self.reduce == Reduce::AtArgmin;
@@ -1507,6 +1564,43 @@ mod tests {
         };
         let position = acc.iter().position(|x| x.0 == best_step).unwrap();
         assert_eq!(index.from_records(&records).unwrap(), position as f64);
+        // tnr where acc first exceeds 0.16 (step 30: 0.9); no step exceeds 0.95 → an error.
+        let first = MetricSpec {
+            key: Some("tnr".into()),
+            reduce: Reduce::AtFirstAbove,
+            first_above: Some(SeriesRef {
+                above: Some(0.16),
+                ..series("acc")
+            }),
+            before: None,
+            ..m.clone()
+        };
+        first.validate().unwrap();
+        assert_eq!(first.from_records(&records).unwrap(), 0.9);
+        assert!(first.describe().contains("> 0.16"));
+        let never = MetricSpec {
+            first_above: Some(SeriesRef {
+                above: Some(0.95),
+                ..series("acc")
+            }),
+            ..first.clone()
+        };
+        assert!(never
+            .from_records(&records)
+            .unwrap_err()
+            .contains("never exceeds"));
+        assert!(MetricSpec {
+            first_above: Some(series("acc")),
+            ..first.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(MetricSpec {
+            reduce: Reduce::Last,
+            ..first.clone()
+        }
+        .validate()
+        .is_err());
         assert!(MetricSpec {
             argmax_of: Some(series("acc")),
             ..m.clone()

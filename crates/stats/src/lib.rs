@@ -40,6 +40,7 @@ mod accessibility;
 mod binomial;
 mod bootstrap;
 mod cka;
+pub mod collapse;
 mod correlation;
 mod decision;
 mod error;
@@ -68,6 +69,7 @@ pub use bootstrap::{
     BootstrapOptions,
 };
 pub use cka::{linear_cka, linear_cka_with, CkaForm};
+pub use collapse::{neural_collapse, CollapseInput, NeuralCollapse};
 pub use correlation::{kendall_tau_b, pearson, spearman, Correlation};
 pub use decision::{
     counts_by, criterion_from_rates, d_prime_from_rates, graded_rejection, partition_accuracy,

@@ -89,12 +89,12 @@ use std::collections::BTreeMap;
 
 use learnscope_core::{ProbeSchedule, RandomKey};
 use learnscope_data::{Dataset, Split};
-use learnscope_models::{Model, TapRequest};
-use learnscope_nn::{Backend, NnError, Tensor};
+use learnscope_models::Model;
+use learnscope_nn::{Backend, NnError};
 use learnscope_train::{Flow, Metric, Probe, Recorder, StepCtx};
 
 use crate::cka::default_taps;
-use crate::taps::TapSelection;
+use crate::taps::{host_activations, TapSelection};
 use ridge::Decoder;
 use trained::TrainSettings;
 
@@ -312,10 +312,6 @@ impl ReconstructionProbe {
         &self.lambda_rel
     }
 
-    fn error(&self, what: &str, value: impl ToString, rule: impl Into<String>) -> NnError {
-        NnError::setting(format!("{}.{what}", self.name), value, rule)
-    }
-
     fn resolve<B: Backend>(&mut self, model: &dyn Model<B>) -> Result<Vec<String>, NnError> {
         self.taps.resolve(model, &self.name, |available| {
             Ok(default_reconstruction_taps(available))
@@ -328,39 +324,17 @@ impl ReconstructionProbe {
         ctx: &StepCtx<'_, B>,
         taps: &[String],
     ) -> Result<Vec<TapData>, NnError> {
-        let spec = ctx.model.spec().clone();
-        let request = TapRequest::names(taps);
-        let mut out: Vec<TapData> = taps
-            .iter()
-            .map(|_| TapData {
-                fit: Vec::new(),
-                test: Vec::new(),
-                p: 0,
+        let fit = host_activations(ctx, &self.name, taps, &self.fit_x, self.n, 256)?;
+        let test = host_activations(ctx, &self.name, taps, &self.test_x, self.m, 256)?;
+        Ok(fit
+            .into_iter()
+            .zip(test)
+            .map(|(f, t)| TapData {
+                p: f.width,
+                fit: f.values,
+                test: t.values,
             })
-            .collect();
-        for (x, rows, is_fit) in [(&self.fit_x, self.n, true), (&self.test_x, self.m, false)] {
-            for start in (0..rows).step_by(256) {
-                let end = (start + 256).min(rows);
-                let mut shape = vec![end - start];
-                shape.extend(&spec.input_shape);
-                let xt =
-                    Tensor::from_f64(ctx.be, spec.dtype, &shape, &x[start * self.q..end * self.q]);
-                let got = ctx.taps_at(ctx.theta, &xt, &request)?;
-                for (tap, d) in taps.iter().zip(out.iter_mut()) {
-                    let t = got.get(tap).ok_or_else(|| {
-                        self.error("taps", format!("`{tap}`"), "returned by the forward pass")
-                    })?;
-                    let v = t.to_host_f64(ctx.be);
-                    d.p = v.len() / (end - start);
-                    if is_fit {
-                        d.fit.extend(v);
-                    } else {
-                        d.test.extend(v);
-                    }
-                }
-            }
-        }
-        Ok(out)
+            .collect())
     }
 
     fn record(&self, out: &mut dyn Recorder, key: &str, split: &str, tap: &str, v: f64) {

@@ -13,4 +13,5 @@ mod projected;
 mod reconstruction;
 mod sink;
 mod spectral_bias;
+mod spectrum;
 mod training;
