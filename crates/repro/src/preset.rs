@@ -14,6 +14,7 @@
 //! set = ["lr.base=0.01"]
 //! # config = "other.toml"          # an arm may start from its own experiment file
 //! # sizes = ["quick", "full"]      # and run only at some sizes (its rows are left out elsewhere)
+//! # user_data = true               # data users bring (CIFAR-10): left out, with a note, when absent
 //!
 //! [sizes.smoke]                    # --smoke (1 seed, ≤ 1 min, what CI runs)
 //! seeds = [0]
@@ -100,6 +101,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("p2", include_str!("../../../experiments/p2-verdict.toml")),
     ("p3", include_str!("../../../experiments/p3-verdict.toml")),
     ("p4", include_str!("../../../experiments/p4-verdict.toml")),
+    ("p5", include_str!("../../../experiments/p5-verdict.toml")),
 ];
 
 /// Experiment files an embedded preset's `config` may name.
@@ -160,6 +162,18 @@ const EMBEDDED_CONFIGS: &[(&str, &str)] = &[
     (
         "p3-fashion-binary.toml",
         include_str!("../../../experiments/p3-fashion-binary.toml"),
+    ),
+    (
+        "p5-cnn.toml",
+        include_str!("../../../experiments/p5-cnn.toml"),
+    ),
+    (
+        "p5-mlp.toml",
+        include_str!("../../../experiments/p5-mlp.toml"),
+    ),
+    (
+        "p5-mlp-cifar10.toml",
+        include_str!("../../../experiments/p5-mlp-cifar10.toml"),
     ),
 ];
 
@@ -249,6 +263,11 @@ pub struct ArmSpec {
     /// seed, so arms read together should share their seeds.
     #[serde(default)]
     pub seeds: BTreeMap<String, SeedList>,
+    /// Data the user brings (e.g. CIFAR-10 under `data.dir`): when a path the arm's data set
+    /// reads is not there, the arm does not run and the rows reading it are left out, with the
+    /// reason in the log and in `verdict.md`, instead of failing its runs.
+    #[serde(default)]
+    pub user_data: bool,
 }
 
 /// Seeds as a count (`20` = 0, 1, …, 19) or an explicit list.
@@ -1365,6 +1384,16 @@ impl Preset {
     /// not run; rows with only computed metrics still get their runs (the configuration is
     /// what they measure, and the run directory documents it).
     pub fn plan(&self, size: Size, extra: &[String]) -> Result<Vec<PlannedRun>, PresetError> {
+        Ok(self.plan_available(size, extra)?.0)
+    }
+
+    /// [`Preset::plan`], and the arms left out because their user-brought data is missing
+    /// (`user_data = true`; arm → the reason), whose rows are left out too.
+    pub fn plan_available(
+        &self,
+        size: Size,
+        extra: &[String],
+    ) -> Result<(Vec<PlannedRun>, BTreeMap<String, String>), PresetError> {
         let invalid = |why: String| PresetError::Invalid {
             what: self.name().to_string(),
             why,
@@ -1374,59 +1403,88 @@ impl Preset {
                 .map_err(|e: toml::de::Error| invalid(format!("{what}: {}", e.to_string().trim())))
         };
         let main_base = parse(&self.config_text, "run configuration")?;
-        let rows: Vec<&RowToml> = self
+        let sz = self.size(size);
+        let config = |arm: &str, seed: u64| -> Result<RunConfig, PresetError> {
+            let mut doc = match self.arm_configs.get(arm) {
+                Some(text) => parse(text, &format!("arm `{arm}` configuration"))?,
+                None => main_base.clone(),
+            };
+            let mut sets = self.toml.set.clone();
+            if let Some(a) = self.toml.arms.get(arm) {
+                sets.extend(a.set.iter().cloned());
+            }
+            sets.extend(sz.set.iter().cloned());
+            sets.push(format!("seed={seed}"));
+            sets.extend(extra.iter().cloned());
+            apply_overrides(&mut doc, &sets)
+                .and_then(|_| {
+                    let text = toml::to_string(&doc)
+                        .map_err(|e| learnscope_train::TrainError::Config(e.to_string()))?;
+                    RunConfig::parse(&text, &[])
+                })
+                .map_err(|e| invalid(format!("arm `{arm}`, seed {seed}: {e}")))
+        };
+        let seeds_of = |arm: &str| {
+            self.toml
+                .arms
+                .get(arm)
+                .and_then(|a| a.seeds.get(size.name()))
+                .map_or_else(|| sz.seeds.clone(), SeedList::seeds)
+        };
+        let mut rows: Vec<&RowToml> = self
             .toml
             .verdict
             .iter()
             .filter(|r| self.row_missing_arm(r, size).is_none())
             .collect();
-        let mut arms: Vec<&str> = rows.iter().flat_map(|r| r.arms()).collect();
-        arms.sort();
-        arms.dedup();
-        let sz = self.size(size);
+        let arms_of = |rows: &[&RowToml]| {
+            let mut arms: Vec<&str> = rows.iter().flat_map(|r| r.arms()).collect();
+            arms.sort();
+            arms.dedup();
+            arms.into_iter()
+                .map(str::to_string)
+                .collect::<Vec<String>>()
+        };
+        let mut unavailable = BTreeMap::new();
+        for arm in arms_of(&rows) {
+            if !self.toml.arms.get(&arm).is_some_and(|a| a.user_data) {
+                continue;
+            }
+            let Some(&seed) = seeds_of(&arm).first() else {
+                continue;
+            };
+            let c = config(&arm, seed)?;
+            if let Some(p) = c
+                .data
+                .user_paths()
+                .into_iter()
+                .find(|p| !Path::new(p).exists())
+            {
+                unavailable.insert(
+                    arm.clone(),
+                    format!("its data `{p}` is not there (bring the files, or `--set` the path)"),
+                );
+            }
+        }
+        rows.retain(|r| !r.arms().iter().any(|a| unavailable.contains_key(*a)));
         let mut out = Vec::new();
-        for arm in arms {
+        for arm in arms_of(&rows) {
             let row_ids: Vec<String> = rows
                 .iter()
-                .filter(|r| r.arms().contains(&arm))
+                .filter(|r| r.arms().contains(&arm.as_str()))
                 .map(|r| r.id.clone())
                 .collect();
-            let base = match self.arm_configs.get(arm) {
-                Some(text) => parse(text, &format!("arm `{arm}` configuration"))?,
-                None => main_base.clone(),
-            };
-            let seeds = self
-                .toml
-                .arms
-                .get(arm)
-                .and_then(|a| a.seeds.get(size.name()))
-                .map_or_else(|| sz.seeds.clone(), SeedList::seeds);
-            for seed in seeds {
-                let mut sets = self.toml.set.clone();
-                if let Some(a) = self.toml.arms.get(arm) {
-                    sets.extend(a.set.iter().cloned());
-                }
-                sets.extend(sz.set.iter().cloned());
-                sets.push(format!("seed={seed}"));
-                sets.extend(extra.iter().cloned());
-                let mut doc = base.clone();
-                let config = apply_overrides(&mut doc, &sets)
-                    .and_then(|_| {
-                        let text = toml::to_string(&doc)
-                            .map_err(|e| learnscope_train::TrainError::Config(e.to_string()))?;
-                        RunConfig::parse(&text, &[])
-                    })
-                    .map_err(|e| invalid(format!("arm `{arm}`, seed {seed}: {e}")))?;
+            for seed in seeds_of(&arm) {
                 out.push(PlannedRun {
                     id: format!("{arm}-seed{seed}"),
-                    arm: arm.to_string(),
+                    arm: arm.clone(),
                     seed,
                     row_ids: row_ids.clone(),
-                    config,
+                    config: config(&arm, seed)?,
                 });
             }
         }
-        Ok(out)
+        Ok((out, unavailable))
     }
 }
 
@@ -1768,6 +1826,31 @@ rule = "binomial95"
 target = 0.25
 reason = "r"
 "#
+    }
+
+    #[test]
+    fn arms_with_missing_user_data_are_left_out_with_their_rows() {
+        let text = INLINE.replace(
+            "[arms.slow]\nset = [\"lr.base=0.01\"]",
+            "[arms.slow]\nset = [\"lr.base=0.01\", 'data={ kind = \"cifar10\", dir = \"/no/such/cifar\" }']\nuser_data = true",
+        );
+        let p = parse(&text).unwrap();
+        let (runs, unavailable) = p.plan_available(Size::Quick, &[]).unwrap();
+        // Row `a` reads `slow` (left out); row `b` reads `main` and still runs.
+        assert_eq!(
+            runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["main-seed3", "main-seed4"]
+        );
+        assert!(
+            unavailable["slow"].contains("/no/such/cifar"),
+            "{unavailable:?}"
+        );
+        // With the data there (any existing path), the arm runs.
+        let here = std::env::temp_dir().display().to_string();
+        let p = parse(&text.replace("/no/such/cifar", &here)).unwrap();
+        let (runs, unavailable) = p.plan_available(Size::Quick, &[]).unwrap();
+        assert!(unavailable.is_empty());
+        assert_eq!(runs.len(), 4);
     }
 
     #[test]

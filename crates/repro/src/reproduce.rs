@@ -513,7 +513,7 @@ pub fn reproduce(
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<ReproduceOutcome, ReproduceError> {
     let preset = &req.preset;
-    let plan = preset.plan(req.size, &req.extra_sets)?;
+    let (plan, unavailable) = preset.plan_available(req.size, &req.extra_sets)?;
     let out_err = |path: &Path, why: String| ReproduceError::Out {
         path: path.to_path_buf(),
         why,
@@ -561,6 +561,7 @@ pub fn reproduce(
         });
     }
     let mut rows = Vec::new();
+    let mut left_out = Vec::new();
     for row in &preset.toml.verdict {
         if let Some(arm) = preset.row_missing_arm(row, req.size) {
             log(&format!(
@@ -568,6 +569,16 @@ pub fn reproduce(
                 row.id,
                 req.size.name()
             ));
+            continue;
+        }
+        if let Some((arm, why)) = row
+            .arms()
+            .into_iter()
+            .find_map(|a| unavailable.get_key_value(a))
+        {
+            let line = format!("row {} left out: arm `{arm}` did not run: {why}", row.id);
+            log(&line);
+            left_out.push(line);
             continue;
         }
         let (labels, values, notes) = match &row.ensembles {
@@ -595,6 +606,12 @@ pub fn reproduce(
         md.push_str(&format!("{description}\n\n"));
     }
     md.push_str(&markdown);
+    if !left_out.is_empty() {
+        md.push_str("\nLeft out:\n");
+        for line in &left_out {
+            md.push_str(&format!("- {line}\n"));
+        }
+    }
     let path = req.out.join("verdict.md");
     learnscope_store::write_file_atomic(&path, md.as_bytes())
         .map_err(|e| out_err(&path, e.to_string()))?;

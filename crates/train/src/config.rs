@@ -314,6 +314,43 @@ pub enum CsvLabelConfig {
     Name(String),
 }
 
+impl DataConfig {
+    /// The paths on disk this data set reads, as configured (directories for MNIST and CIFAR,
+    /// files for IDX, NPY/NPZ — without a `:member` suffix — and CSV); empty for generated data
+    /// and for Fashion-MNIST at its default location. Lets a caller check for data a user has
+    /// to bring before starting a run.
+    pub fn user_paths(&self) -> Vec<&str> {
+        match self {
+            DataConfig::FashionMnist { dir, .. } => dir.iter().map(String::as_str).collect(),
+            DataConfig::Mnist { dir, .. }
+            | DataConfig::Cifar10 { dir, .. }
+            | DataConfig::Cifar100 { dir, .. } => vec![dir.as_str()],
+            DataConfig::Idx {
+                train_images,
+                train_labels,
+                test_images,
+                test_labels,
+                ..
+            } => vec![train_images, train_labels, test_images, test_labels],
+            DataConfig::Npy {
+                train_x,
+                train_y,
+                test_x,
+                test_y,
+                ..
+            } => [train_x, train_y, test_x, test_y]
+                .into_iter()
+                .map(|p| {
+                    p.split_once(".npz:")
+                        .map_or(p.as_str(), |(f, _)| &p[..f.len() + 4])
+                })
+                .collect(),
+            DataConfig::Csv { train, test, .. } => vec![train, test],
+            _ => Vec::new(),
+        }
+    }
+}
+
 fn comma() -> String {
     ",".into()
 }

@@ -137,7 +137,13 @@ pub fn gd_identity(
                 .map(|(a, b)| (a - b) * (a - b))
                 .sum::<f64>()
                 .sqrt();
-            worst = worst.max(err / pn);
+            let rel = err / pn;
+            // NaN must not be swallowed by `max`.
+            worst = if rel.is_nan() || worst.is_nan() {
+                f64::NAN
+            } else {
+                worst.max(rel)
+            };
         }
     }
     Ok(GdIdentity {
