@@ -296,3 +296,20 @@ pub fn time_per_call(min_seconds: f64, mut f: impl FnMut()) -> f64 {
         }
     }
 }
+
+/// The spectrum probe's host workload without the forward pass (issue 10's speed target):
+/// `n × p` post-ReLU-like features (rectified standard normals plus a per-unit offset, so the
+/// uncentred moment has the large mean direction of real ReLU features) and `classes` balanced
+/// labels, from a fixed seed.
+pub fn spectrum_features(n: usize, p: usize, classes: usize) -> (Vec<f64>, Vec<u32>) {
+    let key = RandomKey::root(10);
+    let z = key.derive("features").normals(n * p);
+    let offsets = key.derive("offsets").uniforms(p, 0.0, 0.5);
+    let phi = z
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v + offsets[i % p]).max(0.0))
+        .collect();
+    let labels = (0..n).map(|i| (i % classes) as u32).collect();
+    (phi, labels)
+}
