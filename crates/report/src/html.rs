@@ -1,8 +1,16 @@
 //! The page: a header (runs with seed, status, timings, isa/threads and provenance; each
 //! group's resolved config), the verdict table when there is one, then one section per probe
 //! with one figure per metric key (keys recorded at a single step — end-of-run summaries — are
-//! named in a note and listed only in the table) and a collapsed table of final values. Everything is inline (CSS, SVG); there are no scripts,
-//! fonts, images or links outside the page, and every piece of text from disk is escaped.
+//! named in a note and listed only in the table) and a collapsed table of final values.
+//! Everything is inline (CSS, SVG); there are no scripts, fonts, images or links outside the
+//! page, and every piece of text from disk is escaped.
+//!
+//! The probe named `spectrum` (P5) gets more (see [`crate::profile`]): a profile figure against
+//! the index k (first, middle and last step of each group's first run) before the over-time
+//! figure of `eigenvalue`, `eigenvalue_cov` and `label_alignment`; eigenfunction scatter plots
+//! (ψ₁ vs ψ₂, ψ₂ vs ψ₃, coloured by class, per split, last step, first run) at the end of its
+//! section; and its per-example keys `eigenfunction` and `scatter_label` get no over-time
+//! figure and no final values, only a note. Other probes are drawn as below.
 //!
 //! Figures (one per (probe, key)):
 //! - one curve per (run group, split, layer, index, index2): mean over the group's runs, with a
@@ -30,7 +38,7 @@ use crate::theory::TheoryCurve;
 /// The most data curves one figure draws.
 pub const MAX_CURVES: usize = 24;
 
-const PALETTE: [&str; 10] = [
+pub(crate) const PALETTE: [&str; 10] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf",
 ];
@@ -269,7 +277,7 @@ fn verdict_table(dir: &str, rows: &[crate::verdict::VerdictRow], h: &mut String)
     h.push_str("</table>\n");
 }
 
-type SeriesMap = BTreeMap<SeriesKey, Vec<(u64, f64)>>;
+pub(crate) type SeriesMap = BTreeMap<SeriesKey, Vec<(u64, f64)>>;
 
 fn figures(report: &Report, groups: &[RunGroup], h: &mut String) {
     let per_run: Vec<SeriesMap> = report
@@ -310,7 +318,18 @@ fn figures(report: &Report, groups: &[RunGroup], h: &mut String) {
             escape(probe)
         );
         let mut once = Vec::new();
+        let mut arrays = Vec::new();
         for (key, series) in keys {
+            // Per-example arrays (the spectrum probe's eigenfunctions and their labels): drawn
+            // as scatter plots below, not over time.
+            if crate::profile::is_scatter_array(probe, key) {
+                arrays.push(key.as_str());
+                continue;
+            }
+            // Spectra: a profile against the index k, then the usual figure over time.
+            if crate::profile::is_profile(probe, key) {
+                crate::profile::profile_figure(report, groups, &per_run, probe, key, series, h);
+            }
             // A key recorded at one step only (an end-of-run summary) has nothing to draw over
             // time: it is listed under the final values instead.
             let single = series.iter().all(|s| {
@@ -324,6 +343,19 @@ fn figures(report: &Report, groups: &[RunGroup], h: &mut String) {
             }
             figure(report, groups, &per_run, probe, key, series, h);
         }
+        if !arrays.is_empty() {
+            let drawn = crate::profile::scatter_figures(report, groups, &per_run, probe, h);
+            let how = if drawn > 0 {
+                "drawn as the eigenfunction scatter plots above, at the last step"
+            } else {
+                "no scatter plot: the first run records fewer than two eigenfunctions"
+            };
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">Per-example arrays ({how}; no figure over time, not in the final values): {}</p>",
+                escape(&arrays.join(", "))
+            );
+        }
         if !once.is_empty() {
             let _ = writeln!(
                 h,
@@ -334,7 +366,7 @@ fn figures(report: &Report, groups: &[RunGroup], h: &mut String) {
         if let Some(note) = crate::coding::pre_set_note(&per_run, probe) {
             h.push_str(&note);
         }
-        final_values(groups, &per_run, keys, h);
+        final_values(groups, &per_run, probe, keys, h);
         h.push_str("</section>\n");
     }
 }
@@ -347,12 +379,16 @@ const MAX_TABLE_ROWS: usize = 200;
 fn final_values(
     groups: &[RunGroup],
     per_run: &[SeriesMap],
+    probe: &str,
     keys: &BTreeMap<String, BTreeSet<SeriesKey>>,
     h: &mut String,
 ) {
     let mut rows: Vec<String> = Vec::new();
     let mut total = 0usize;
-    for series in keys.values() {
+    for (key, series) in keys {
+        if crate::profile::is_scatter_array(probe, key) {
+            continue;
+        }
         for g in groups {
             for s in series {
                 let versions: Vec<&[(u64, f64)]> = g
@@ -612,6 +648,7 @@ fn figure(
                 .map(|&(x, m, _)| (x, m))
                 .collect(),
             dashed: c.dashed,
+            markers: false,
         });
     }
     for (i, (label, t)) in theory.iter().enumerate() {
@@ -625,6 +662,7 @@ fn figure(
                 .map(|p| (p[0], p[1]))
                 .collect(),
             dashed: true,
+            markers: false,
         });
     }
     let _ = write!(h, "<figure>{}", plot.to_svg());

@@ -12,6 +12,7 @@
 //! theory.rs     the theory-overlay hook: predicted curves read from a run directory
 //! verdict.rs    `verdict.json` of a `reproduce` directory → a table
 //! html.rs       the page: header tables, one section per probe, figures
+//! profile.rs    the spectrum probe's profiles against k and eigenfunction scatter plots
 //! report.rs     inputs (run or reproduce directories) → the page
 //! ```
 //!
@@ -25,6 +26,7 @@ pub mod coding;
 mod error;
 mod escape;
 mod html;
+mod profile;
 mod report;
 mod series;
 mod svg;

@@ -1,5 +1,5 @@
 //! A small SVG line-plot writer (for inline use in HTML, so without an `xmlns`): a frame with ticks and labels on linear or log axes, shaded
-//! bands (mean ± sd), polylines, dashed theory curves and a legend below the plot. Text uses
+//! bands (mean ± sd), polylines, dashed theory curves, scatter markers and a legend below the plot. Text uses
 //! the generic `font-family="sans-serif"`, so no font files are needed; label widths are only
 //! estimated (0.6 em per character) to truncate long legend entries.
 
@@ -31,6 +31,9 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
     /// Drawn dashed (theory curves).
     pub dashed: bool,
+    /// Drawn as a small circle (r = 2) at every finite point and no polyline (scatter plots;
+    /// the points are not thinned), with a circle as legend swatch.
+    pub markers: bool,
 }
 
 /// A shaded region between two curves (e.g. mean − sd to mean + sd).
@@ -227,8 +230,19 @@ impl Plot {
                 escape(&band.color)
             );
         }
-        // Lines, broken at non-finite points.
+        // Lines, broken at non-finite points; marker series as circles.
         for line in &self.lines {
+            if line.markers {
+                let _ = write!(s, r#"<g fill="{}">"#, escape(&line.color));
+                for &(x, y) in &line.points {
+                    let (px, py) = (self.px(x), self.py(y));
+                    if px.is_finite() && py.is_finite() {
+                        let _ = write!(s, r#"<circle cx="{}" cy="{}" r="2"/>"#, c(px), c(py));
+                    }
+                }
+                s.push_str("</g>");
+                continue;
+            }
             let dash = if line.dashed {
                 r#" stroke-dasharray="6 4""#
             } else {
@@ -285,6 +299,19 @@ impl Plot {
                 label.pop();
                 label.push('…');
             }
+            if line.markers {
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{}" cy="{}" r="3" fill="{}"/><text x="{}" y="{}">{}</text>"#,
+                    c(LEFT + 12.0),
+                    c(y),
+                    escape(&line.color),
+                    c(LEFT + 30.0),
+                    c(y + 4.0),
+                    escape(&label)
+                );
+                continue;
+            }
             let _ = write!(
                 s,
                 r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="2"{dash}/><text x="{}" y="{}">{}</text>"#,
@@ -324,12 +351,14 @@ mod tests {
                     color: "#1f77b4".into(),
                     points: vec![(1.0, 0.2), (10.0, f64::NAN), (100.0, 0.4), (1000.0, 0.5)],
                     dashed: false,
+                    markers: false,
                 },
                 Line {
                     label: "theory".into(),
                     color: "#333".into(),
                     points: vec![(1.0, 0.0), (1000.0, 1.0)],
                     dashed: true,
+                    markers: false,
                 },
             ],
         }
@@ -363,6 +392,25 @@ mod tests {
             thin_band(&[(0.0, 1.0, 2.0), (0.1, 1.0, 2.0), (0.2, 1.0, 2.0)]).len(),
             2
         );
+    }
+
+    #[test]
+    fn markers_are_circles_without_polyline() {
+        let mut p = plot();
+        p.bands.clear();
+        p.lines = vec![Line {
+            label: "class 3".into(),
+            color: "#d62728".into(),
+            points: vec![(1.0, 0.2), (10.0, f64::NAN), (100.0, 0.4), (100.0, 0.4)],
+            dashed: false,
+            markers: true,
+        }];
+        let s = p.to_svg();
+        assert_eq!(s.matches("<polyline").count(), 0, "{s}");
+        // Three finite points (a repeated point is not thinned away) plus the legend swatch.
+        assert_eq!(s.matches(r#"r="2"/>"#).count(), 3, "{s}");
+        assert_eq!(s.matches(r##"r="3" fill="#d62728"/>"##).count(), 1, "{s}");
+        assert!(s.contains(r##"<g fill="#d62728">"##) && s.contains(">class 3<"));
     }
 
     #[test]
