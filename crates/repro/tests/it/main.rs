@@ -1,5 +1,6 @@
 //! Integration tests of the experiment crate, one module per topic.
 
+mod config_reference;
 mod cross_cka;
 mod experiments;
 mod reproduce;
