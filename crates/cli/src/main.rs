@@ -7,6 +7,7 @@
 mod cka;
 mod data;
 mod demo;
+mod export;
 mod progress;
 mod report;
 mod reproduce;
@@ -44,6 +45,9 @@ enum Command {
     Theory(theory::TheoryArgs),
     /// Linear CKA between a layer of one trained run and a layer of another, on the same inputs.
     Cka(cka::CkaArgs),
+    /// Metrics of run or reproduce directories for other tools: one Parquet table with run and
+    /// config columns, TensorBoard event files.
+    Export(export::ExportArgs),
 }
 
 fn main() {
@@ -56,6 +60,7 @@ fn main() {
         Command::Reproduce(args) => reproduce::run(&args),
         Command::Theory(args) => theory::run(&args),
         Command::Cka(args) => cka::run(&args),
+        Command::Export(args) => export::run(&args),
     };
     match result {
         Ok(code) => std::process::exit(code),

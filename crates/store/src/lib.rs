@@ -10,12 +10,16 @@
 //! RUN_DIR/checkpoints/       step-NNNNNNNN.{safetensors,state.json}   (checkpoint.rs, safetensors.rs)
 //! ```
 //!
+//! Exports of several runs for other tools: one Parquet table with run and config columns
+//! (export.rs), TensorBoard event files (tensorboard.rs).
+//!
 //! [`create_run_dir`] picks a fresh `<yyyymmdd-hhmmss>-<name>-<hash8>` directory,
 //! [`RunWriter`] writes a run, [`RunReader`] reads one back.
 
 mod atomic;
 mod checkpoint;
 mod error;
+mod export;
 mod jsonl;
 mod manifest;
 mod parquet_export;
@@ -23,6 +27,7 @@ mod record;
 mod run;
 mod run_dir;
 mod safetensors;
+mod tensorboard;
 mod timings;
 mod utc;
 
@@ -35,6 +40,10 @@ pub use checkpoint::{
     CHECKPOINTS_DIR,
 };
 pub use error::{StoreError, StoreResult};
+pub use export::{
+    config_column_name, read_export_parquet, write_export_parquet, ExportRun, ExportTable,
+    RUN_COLUMN,
+};
 pub use jsonl::{
     encode_jsonl, read_jsonl, read_metrics, JsonlRead, JsonlRecord, JsonlWriter, MetricsRead,
     MetricsWriter, METRICS_FILE,
@@ -53,6 +62,10 @@ pub use run_dir::{
 pub use safetensors::{
     decode_safetensors, encode_safetensors, read_safetensors, write_safetensors, SafetensorsFile,
     StoredDType, TensorEntry, MAX_HEADER_BYTES,
+};
+pub use tensorboard::{
+    crc32c, encode_event, encode_event_file, masked_crc32c, push_tfrecord, rfc3339_unix_seconds,
+    scalar_tag, write_tensorboard_run, EventBody, FILE_VERSION,
 };
 pub use timings::{read_timings, TimingRecord, TimingsWriter, TIMINGS_FILE};
 pub use utc::{utc_now_rfc3339, UtcDateTime};

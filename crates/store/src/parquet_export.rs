@@ -42,14 +42,14 @@ pub const METRICS_PARQUET_FILE: &str = "metrics.parquet";
 pub const ROWS_PER_GROUP: usize = 1 << 20;
 
 /// One column of the long table: name, physical type, logical type, nullable.
-struct Column {
-    name: &'static str,
-    physical: PhysicalType,
-    logical: Option<LogicalType>,
-    optional: bool,
+pub(crate) struct Column {
+    pub(crate) name: &'static str,
+    pub(crate) physical: PhysicalType,
+    pub(crate) logical: Option<LogicalType>,
+    pub(crate) optional: bool,
 }
 
-fn columns() -> [Column; 9] {
+pub(crate) fn columns() -> [Column; 9] {
     let col = |name, physical, logical, optional| Column {
         name,
         physical,
@@ -122,7 +122,7 @@ pub fn write_metrics_parquet(path: &Path, records: &[MetricRecord]) -> StoreResu
     })
 }
 
-fn write_group<W: std::io::Write + Send>(
+pub(crate) fn write_group<W: std::io::Write + Send>(
     rg: &mut SerializedRowGroupWriter<'_, W>,
     rows: &[MetricRecord],
     path: &Path,
@@ -149,7 +149,7 @@ fn write_group<W: std::io::Write + Send>(
     write_required::<DoubleType, _>(rg, path, &value)
 }
 
-fn write_required<T: DataType, W: std::io::Write + Send>(
+pub(crate) fn write_required<T: DataType, W: std::io::Write + Send>(
     rg: &mut SerializedRowGroupWriter<'_, W>,
     path: &Path,
     values: &[T::T],
@@ -157,7 +157,7 @@ fn write_required<T: DataType, W: std::io::Write + Send>(
     write_column::<T, W>(rg, path, values, None)
 }
 
-fn write_optional<T: DataType, W: std::io::Write + Send>(
+pub(crate) fn write_optional<T: DataType, W: std::io::Write + Send>(
     rg: &mut SerializedRowGroupWriter<'_, W>,
     path: &Path,
     values: Vec<Option<T::T>>,
@@ -248,7 +248,7 @@ fn check_schema(path: &Path, descr: &parquet::schema::types::SchemaDescriptor) -
 }
 
 /// Reads all `n` rows of one column: the non-null values and, if nullable, the levels.
-fn read_all<T: DataType>(
+pub(crate) fn read_all<T: DataType>(
     path: &Path,
     name: &str,
     reader: ColumnReader,
@@ -296,14 +296,14 @@ fn read_all<T: DataType>(
 }
 
 /// Merges non-null values with definition levels into one option per row.
-fn with_nulls<T>(values: Vec<T>, def: &[i16]) -> Vec<Option<T>> {
+pub(crate) fn with_nulls<T>(values: Vec<T>, def: &[i16]) -> Vec<Option<T>> {
     let mut it = values.into_iter();
     def.iter()
         .map(|&d| if d > 0 { it.next() } else { None })
         .collect()
 }
 
-fn read_group(
+pub(crate) fn read_group(
     path: &Path,
     rg: &dyn RowGroupReader,
     n: usize,

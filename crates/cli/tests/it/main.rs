@@ -3,6 +3,7 @@
 mod common;
 mod data;
 mod demo;
+mod export;
 mod fashion_mnist;
 mod report;
 mod reproduce;
