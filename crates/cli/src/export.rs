@@ -103,6 +103,19 @@ struct Loaded {
     config: BTreeMap<String, String>,
 }
 
+/// The TensorBoard events of one run directory, into `root/<run name>/` (for `run
+/// --tensorboard`); returns the file written.
+pub fn tensorboard_of(dir: &Path, root: &Path) -> Result<PathBuf> {
+    let name = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .ok_or_else(|| anyhow!("{}: cannot tell the run's name", dir.display()))?;
+    let run = RunInput::open(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let out = root.join(&name);
+    write_tensorboard_run(&out, &run.reader.manifest.created_utc, run.reader.records())
+        .with_context(|| format!("writing TensorBoard events into {}", out.display()))
+}
+
 /// Writes the exports; returns the exit code.
 pub fn run(args: &ExportArgs) -> Result<i32> {
     let mut dirs = Vec::new();

@@ -25,6 +25,10 @@ pub struct RunArgs {
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["sets", "out"])]
     resume: Option<PathBuf>,
+    /// Also write the run's scalars as TensorBoard event files into DIR/<run name>/ when it
+    /// ends (completed, diverged or interrupted), as `learnscope export --tensorboard` does.
+    #[arg(long, value_name = "DIR")]
+    tensorboard: Option<PathBuf>,
 }
 
 /// SIGINT, SIGTERM and SIGUSR1 ask the trainer to checkpoint and stop.
@@ -83,5 +87,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         };
         start_run(&req, &stop, Some(progress_reporter()))?
     };
-    Ok(report(&result))
+    let code = report(&result);
+    if let Some(root) = &args.tensorboard {
+        let file = crate::export::tensorboard_of(&result.dir, root)?;
+        eprintln!("TensorBoard events: {}", file.display());
+    }
+    Ok(code)
 }

@@ -160,3 +160,33 @@ fn reproduce_directory_is_expanded() {
     names.dedup();
     assert_eq!(names, ["s0", "s1"]);
 }
+
+#[test]
+fn run_writes_tensorboard_events_when_it_ends() {
+    let root = scratch("run-tensorboard");
+    let (run, tb) = (root.join("r"), root.join("tb"));
+    let out = learnscope()
+        .arg("run")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../experiments/demo.toml"
+        ))
+        .args(["--set", "steps=200", "--out"])
+        .arg(&run)
+        .arg("--tensorboard")
+        .arg(&tb)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let reader = RunReader::open(&run).unwrap();
+    let secs = learnscope_store::rfc3339_unix_seconds(&reader.manifest.created_utc).unwrap();
+    let file = tb
+        .join("r")
+        .join(format!("events.out.tfevents.{secs}.learnscope"));
+    // The same bytes as `learnscope export --tensorboard` of the finished run.
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        learnscope_store::encode_event_file(secs as f64, reader.records())
+    );
+    assert!(text(&out).contains("TensorBoard events"), "{}", text(&out));
+}
