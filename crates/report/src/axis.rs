@@ -22,6 +22,31 @@ pub enum Scale {
     },
 }
 
+/// The smallest and largest finite value (`None` when there is none).
+pub fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The log scale for `values` when every finite one is positive and they span more than two
+/// decades (max/min > 100), the rule of every figure's y axis; `None` otherwise.
+pub fn log_scale_for(values: impl IntoIterator<Item = f64>) -> Option<Scale> {
+    finite_range(values)
+        .filter(|&(lo, hi)| lo > 0.0 && hi / lo > 100.0)
+        .map(|(lo, hi)| Scale::log_for(lo, hi))
+}
+
+/// A linear scale over the finite `values` (0 … 1 when there is none).
+pub fn linear_scale_over(values: impl IntoIterator<Item = f64>) -> Scale {
+    let (lo, hi) = finite_range(values).unwrap_or((0.0, 1.0));
+    Scale::linear_for(lo, hi)
+}
+
 impl Scale {
     /// A linear scale covering `[lo, hi]` with 4 % padding on each side (a unit-wide or
     /// 10 %-wide range around a single value).

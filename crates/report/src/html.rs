@@ -583,24 +583,9 @@ fn figure(
         .filter(|v| v.is_finite())
         .chain(ys[data_ys..].iter().copied())
         .collect();
-    let (y_lo, y_hi) = means
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let y_log = !means.is_empty() && y_lo > 0.0 && y_hi / y_lo > 100.0;
-    let y = if y_log {
-        Scale::log_for(y_lo, y_hi)
-    } else if ys.is_empty() {
-        Scale::linear_for(0.0, 1.0)
-    } else {
-        let (lo, hi) = ys
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
-        Scale::linear_for(lo, hi)
-    };
+    let log = crate::axis::log_scale_for(means.iter().copied());
+    let y_log = log.is_some();
+    let y = log.unwrap_or_else(|| crate::axis::linear_scale_over(ys.iter().copied()));
     if non_finite > 0 {
         notes.push(format!("{non_finite} non-finite values not drawn"));
     }

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::aggregate::RunGroup;
-use crate::axis::Scale;
+use crate::axis::{linear_scale_over, log_scale_for, Scale};
 use crate::escape::escape;
 use crate::html::{SeriesMap, MAX_CURVES, PALETTE};
 use crate::report::Report;
@@ -83,18 +83,6 @@ fn run_name(report: &Report, i: usize) -> String {
 }
 
 /// A linear scale over the finite values of `vs` (a unit range when there are none).
-fn linear_over(vs: impl Iterator<Item = f64>) -> Scale {
-    let (lo, hi) = vs
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-    if lo <= hi {
-        Scale::linear_for(lo, hi)
-    } else {
-        Scale::linear_for(0.0, 1.0)
-    }
-}
 
 /// The profile figure of `(probe, key)` (see the module documentation); nothing when no
 /// series qualifies. Returns whether a figure was written.
@@ -178,7 +166,7 @@ pub fn profile_figure(
     let x = if x_log {
         Scale::log_for(x_lo, x_hi)
     } else {
-        linear_over(xs.iter().copied())
+        linear_scale_over(xs.iter().copied())
     };
     let ys: Vec<f64> = lines
         .iter()
@@ -186,17 +174,9 @@ pub fn profile_figure(
         .filter(|v| v.is_finite())
         .collect();
     let non_finite = lines.iter().map(|l| l.points.len()).sum::<usize>() - ys.len();
-    let (y_lo, y_hi) = ys
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let y_log = !ys.is_empty() && y_lo > 0.0 && y_hi / y_lo > 100.0;
-    let y = if y_log {
-        Scale::log_for(y_lo, y_hi)
-    } else {
-        linear_over(ys.iter().copied())
-    };
+    let log = log_scale_for(ys.iter().copied());
+    let y_log = log.is_some();
+    let y = log.unwrap_or_else(|| linear_scale_over(ys.iter().copied()));
     let title = format!("{probe} / {key} against k");
     let plot = Plot {
         title: title.clone(),
@@ -320,8 +300,8 @@ pub fn scatter_figures(
                 .flatten()
                 .filter(|p| p.0.is_finite() && p.1.is_finite())
                 .count();
-            let x = linear_over(classes.values().flatten().map(|p| p.0));
-            let y = linear_over(classes.values().flatten().map(|p| p.1));
+            let x = linear_scale_over(classes.values().flatten().map(|p| p.0));
+            let y = linear_scale_over(classes.values().flatten().map(|p| p.1));
             let lines: Vec<Line> = classes
                 .into_iter()
                 .map(|(class, points)| Line {

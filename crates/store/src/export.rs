@@ -33,8 +33,8 @@ use parquet::schema::types::Type;
 use crate::atomic::write_atomic_with;
 use crate::error::{StoreError, StoreResult};
 use crate::parquet_export::{
-    columns, read_all, read_group, with_nulls, write_group, write_optional, write_required,
-    ROWS_PER_GROUP,
+    columns, metric_fields, read_all, read_group, with_nulls, write_group, write_optional,
+    write_required, ROWS_PER_GROUP,
 };
 use crate::record::MetricRecord;
 
@@ -72,20 +72,7 @@ fn string_field(name: &str, repetition: Repetition) -> parquet::errors::Result<A
 }
 
 fn schema(config_columns: &[String]) -> parquet::errors::Result<Type> {
-    let mut fields = columns()
-        .into_iter()
-        .map(|c| {
-            Type::primitive_type_builder(c.name, c.physical)
-                .with_repetition(if c.optional {
-                    Repetition::OPTIONAL
-                } else {
-                    Repetition::REQUIRED
-                })
-                .with_logical_type(c.logical)
-                .build()
-                .map(Arc::new)
-        })
-        .collect::<parquet::errors::Result<Vec<_>>>()?;
+    let mut fields = metric_fields()?;
     fields.push(string_field(RUN_COLUMN, Repetition::REQUIRED)?);
     for name in config_columns {
         fields.push(string_field(name, Repetition::OPTIONAL)?);

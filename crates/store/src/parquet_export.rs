@@ -81,7 +81,14 @@ pub(crate) fn columns() -> [Column; 9] {
 }
 
 fn schema() -> parquet::errors::Result<Type> {
-    let fields = columns()
+    Type::group_type_builder("metrics")
+        .with_fields(metric_fields()?)
+        .build()
+}
+
+/// The long table's columns as Parquet fields (shared with the multi-run export).
+pub(crate) fn metric_fields() -> parquet::errors::Result<Vec<Arc<Type>>> {
+    columns()
         .into_iter()
         .map(|c| {
             Type::primitive_type_builder(c.name, c.physical)
@@ -94,10 +101,7 @@ fn schema() -> parquet::errors::Result<Type> {
                 .build()
                 .map(Arc::new)
         })
-        .collect::<parquet::errors::Result<Vec<_>>>()?;
-    Type::group_type_builder("metrics")
-        .with_fields(fields)
-        .build()
+        .collect()
 }
 
 /// Writes `records` to `path` as the metrics long table, atomically.
