@@ -82,8 +82,6 @@ fn run_name(report: &Report, i: usize) -> String {
     format!("run {}: {}, seed {}", i + 1, m.name, m.seed)
 }
 
-/// A linear scale over the finite values of `vs` (a unit range when there are none).
-
 /// The profile figure of `(probe, key)` (see the module documentation); nothing when no
 /// series qualifies. Returns whether a figure was written.
 #[allow(clippy::too_many_arguments)]
