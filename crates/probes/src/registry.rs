@@ -616,7 +616,7 @@ pub fn build_probe<B: Backend>(
             check(&schedule)?;
             Box::new(
                 crate::cka::CkaProbe::new(name.unwrap_or_else(|| "cka".into()), schedule, taps)
-                    .map_err(|e| format!("probes[{index}]: {e}"))?,
+                    .map_err(|e| format!("probes[{index}].{e}"))?,
             )
         }
         ProbeConfig::CriticalPc {
