@@ -103,13 +103,18 @@ struct Loaded {
     config: BTreeMap<String, String>,
 }
 
+/// A run's name: the last component of its directory's canonical path.
+fn run_name(dir: &Path) -> Result<String> {
+    std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .ok_or_else(|| anyhow!("{}: cannot tell the run's name", dir.display()))
+}
+
 /// The TensorBoard events of one run directory, into `root/<run name>/` (for `run
 /// --tensorboard`); returns the file written.
 pub fn tensorboard_of(dir: &Path, root: &Path) -> Result<PathBuf> {
-    let name = std::fs::canonicalize(dir)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .ok_or_else(|| anyhow!("{}: cannot tell the run's name", dir.display()))?;
+    let name = run_name(dir)?;
     let run = RunInput::open(dir).with_context(|| format!("reading {}", dir.display()))?;
     let out = root.join(&name);
     write_tensorboard_run(&out, &run.reader.manifest.created_utc, run.reader.records())
@@ -124,10 +129,7 @@ pub fn run(args: &ExportArgs) -> Result<i32> {
     }
     let mut runs: Vec<Loaded> = Vec::with_capacity(dirs.len());
     for dir in &dirs {
-        let name = std::fs::canonicalize(dir)
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .ok_or_else(|| anyhow!("{}: cannot tell the run's name", dir.display()))?;
+        let name = run_name(dir)?;
         if let Some(other) = runs.iter().find(|r| r.name == name) {
             bail!(
                 "two runs are named `{name}` ({} and {}); export them separately",

@@ -22,6 +22,15 @@ pub enum Scale {
     },
 }
 
+/// An axis label: `text`, with ` (log)` on a log scale.
+pub fn axis_label(text: &str, log: bool) -> String {
+    if log {
+        format!("{text} (log)")
+    } else {
+        text.to_string()
+    }
+}
+
 /// The smallest and largest finite value (`None` when there is none).
 pub fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     let (lo, hi) = values

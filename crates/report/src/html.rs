@@ -596,16 +596,8 @@ fn figure(
     let keep_x = |x: f64| !x_log || x >= 1.0;
     let mut plot = Plot {
         title: format!("{probe} / {key}"),
-        x_label: if x_log {
-            "step (log)".into()
-        } else {
-            "step".into()
-        },
-        y_label: if y_log {
-            format!("{key} (log)")
-        } else {
-            key.to_string()
-        },
+        x_label: crate::axis::axis_label("step", x_log),
+        y_label: crate::axis::axis_label(key, y_log),
         x,
         y,
         bands: Vec::new(),

@@ -178,16 +178,8 @@ pub fn profile_figure(
     let title = format!("{probe} / {key} against k");
     let plot = Plot {
         title: title.clone(),
-        x_label: if x_log {
-            "k + 1 (log)".into()
-        } else {
-            "k + 1".into()
-        },
-        y_label: if y_log {
-            format!("{key} (log)")
-        } else {
-            key.to_string()
-        },
+        x_label: crate::axis::axis_label("k + 1", x_log),
+        y_label: crate::axis::axis_label(key, y_log),
         x,
         y,
         bands: Vec::new(),
