@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use learnscope_report::RunInput;
+use learnscope_report::{flatten_config, RunInput};
 use learnscope_store::{write_export_parquet, write_tensorboard_run, ExportRun, MANIFEST_FILE};
 
 /// Options of `learnscope export`.
@@ -72,30 +72,6 @@ fn expand(input: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// `config.toml` flattened to (dotted key, value) pairs: tables become key prefixes, strings
-/// their text, arrays of tables one inline TOML array, everything else its TOML rendering.
-fn flatten_config(run: &RunInput) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut tables = vec![(String::new(), &run.config)];
-    while let Some((prefix, table)) = tables.pop() {
-        for (k, v) in table {
-            let key = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            if let Some(t) = v.as_table() {
-                tables.push((key, t));
-            } else if let Some(s) = v.as_str() {
-                out.insert(key, s.to_string());
-            } else {
-                out.insert(key, v.to_string());
-            }
-        }
-    }
-    out
-}
-
 /// One run, read.
 struct Loaded {
     name: String,
@@ -138,7 +114,7 @@ pub fn run(args: &ExportArgs) -> Result<i32> {
             );
         }
         let run = RunInput::open(dir).with_context(|| format!("reading {}", dir.display()))?;
-        let config = flatten_config(&run);
+        let config = flatten_config(&run.config);
         runs.push(Loaded { name, run, config });
     }
 

@@ -12,6 +12,7 @@ mod progress;
 mod report;
 mod reproduce;
 mod run;
+mod sweep;
 mod theory;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,10 @@ enum Command {
     /// Metrics of run or reproduce directories for other tools: one Parquet table with run and
     /// config columns, TensorBoard event files.
     Export(export::ExportArgs),
+    /// Sweeps: grids × seeds planned once, run on a local pool or as Slurm job arrays,
+    /// aggregated into one Parquet table and one report.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
 }
 
 fn main() {
@@ -61,6 +66,7 @@ fn main() {
         Command::Theory(args) => theory::run(&args),
         Command::Cka(args) => cka::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Sweep(cmd) => sweep::run(&cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,4 +1,7 @@
-//! `learnscope run CONFIG.toml [--set a.b=v]... [--out DIR]` and `learnscope run --resume DIR`.
+//! `learnscope run CONFIG.toml [--set a.b=v]... [--out DIR]`, `learnscope run --resume DIR`, and
+//! `learnscope run --plan SWEEP_DIR/plan.jsonl [--index I]` (one row of a sweep plan, with I
+//! from `SLURM_ARRAY_TASK_ID`, `JOB_COMPLETION_INDEX` or `_CONDOR_PROCNO` when not given; a row
+//! already completed is skipped, an interrupted one resumed).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use learnscope_train::{RunOutcome, StopSignal};
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// The experiment configuration (TOML).
-    #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+    #[arg(required_unless_present_any = ["resume", "plan"], conflicts_with_all = ["resume", "plan"])]
     config: Option<PathBuf>,
     /// Override a configuration value: `--set lr.base=0.05` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -23,8 +26,15 @@ pub struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["sets", "out"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["sets", "out", "plan"])]
     resume: Option<PathBuf>,
+    /// Run one row of a sweep plan (`learnscope sweep plan`) into SWEEP_DIR/runs/<id>/.
+    #[arg(long, value_name = "PLAN.jsonl", conflicts_with_all = ["sets", "out"])]
+    plan: Option<PathBuf>,
+    /// The plan row (default: $SLURM_ARRAY_TASK_ID, then $JOB_COMPLETION_INDEX, then
+    /// $_CONDOR_PROCNO).
+    #[arg(long, requires = "plan")]
+    index: Option<usize>,
     /// Also write the run's scalars as TensorBoard event files into DIR/<run name>/ when it
     /// ends (completed, diverged or interrupted), as `learnscope export --tensorboard` does.
     #[arg(long, value_name = "DIR")]
@@ -68,7 +78,21 @@ pub fn report(result: &RunResult) -> i32 {
 /// Runs `learnscope run`.
 pub fn run(args: &RunArgs) -> Result<i32> {
     let stop = install_signal_handlers()?;
-    let result = if let Some(dir) = &args.resume {
+    let result = if let Some(plan) = &args.plan {
+        let plan = learnscope_sweep::Plan::open(plan)
+            .with_context(|| format!("reading the plan {}", plan.display()))?;
+        let index = match args.index {
+            Some(i) => i,
+            None => learnscope_sweep::index_from_env(|k| std::env::var(k).ok())?,
+        };
+        let log = |line: &str| eprintln!("{line}");
+        match learnscope_sweep::run_row(&plan, index, &stop, Some(progress_reporter()), &log)? {
+            learnscope_sweep::RowOutcome::Skipped(status) => {
+                return Ok(i32::from(status == learnscope_store::RunStatus::Diverged));
+            }
+            learnscope_sweep::RowOutcome::Ran(result) => result,
+        }
+    } else if let Some(dir) = &args.resume {
         resume_run(dir, &stop, Some(progress_reporter()))
             .with_context(|| format!("resuming {}", dir.display()))?
     } else {

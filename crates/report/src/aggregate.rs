@@ -105,6 +105,31 @@ pub fn label_differences(configs: &[toml::Table]) -> Vec<String> {
         .collect()
 }
 
+/// A `config.toml` flattened to (dotted key, value) pairs: tables become key prefixes, strings
+/// their text, arrays of tables one inline TOML array, everything else its TOML rendering (the
+/// config columns of `learnscope export --parquet` and of a sweep's `sweep.parquet`).
+pub fn flatten_config(config: &toml::Table) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut tables = vec![(String::new(), config)];
+    while let Some((prefix, table)) = tables.pop() {
+        for (k, v) in table {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if let Some(t) = v.as_table() {
+                tables.push((key, t));
+            } else if let Some(s) = v.as_str() {
+                out.insert(key, s.to_string());
+            } else {
+                out.insert(key, v.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// One step of an aggregated series.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AggPoint {

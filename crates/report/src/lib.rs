@@ -34,7 +34,8 @@ mod theory;
 mod verdict;
 
 pub use aggregate::{
-    aggregate, config_minus_seed, group_runs, label_differences, AggPoint, RunGroup, IGNORED_KEYS,
+    aggregate, config_minus_seed, flatten_config, group_runs, label_differences, AggPoint,
+    RunGroup, IGNORED_KEYS,
 };
 pub use axis::{format_tick, log_ticks, nice_linear_ticks, Scale};
 pub use error::{ReportError, ReportResult};

@@ -22,7 +22,7 @@ use crate::utc::UtcDateTime;
 pub const MAX_RUN_DIR_SUFFIX: u32 = 10_000;
 
 /// Lowercase hex of SHA-256 of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

@@ -28,9 +28,10 @@ use crate::TrainError;
 pub struct StopSignal(pub Arc<AtomicUsize>);
 
 impl StopSignal {
-    /// Takes a pending request.
-    pub fn take(&self) -> Option<i32> {
-        match self.0.swap(0, Ordering::SeqCst) {
+    /// The pending request, if any. It stays pending (it is not cleared), so every trainer
+    /// sharing the signal, e.g. the runs of a local pool, sees it and checkpoints.
+    pub fn requested(&self) -> Option<i32> {
+        match self.0.load(Ordering::SeqCst) {
             0 => None,
             s => Some(s as i32),
         }
@@ -284,7 +285,7 @@ impl<B: Backend> Trainer<B> {
             if t > started_at && self.p.checkpoint_every > 0 && t % self.p.checkpoint_every == 0 {
                 self.checkpoint(sink)?;
             }
-            if let Some(signal) = stop.take() {
+            if let Some(signal) = stop.requested() {
                 if self.last_checkpoint != Some(t) {
                     self.checkpoint(sink)?;
                 }

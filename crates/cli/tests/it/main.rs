@@ -8,4 +8,5 @@ mod fashion_mnist;
 mod report;
 mod reproduce;
 mod run;
+mod sweep;
 mod theory;

@@ -4,7 +4,9 @@
 Usage: check_export.py PARQUET TB_DIR RUN_DIR...
 
 PARQUET and TB_DIR are what `learnscope export RUN_DIR... --parquet PARQUET --tensorboard TB_DIR`
-wrote for exactly these run directories, in this order.
+wrote for exactly these run directories, in this order. TB_DIR `-` skips the TensorBoard part
+(for a sweep's `sweep.parquet`, which `learnscope sweep aggregate` writes with the same schema,
+the run column holding each run directory's name).
 
 - reads each RUN_DIR/metrics.jsonl (the reference; "NaN"/"inf"/"-inf" mapped back to floats,
   an incomplete last line dropped as learnscope's reader does) and RUN_DIR/config.toml (tomllib);
@@ -122,9 +124,9 @@ def main(argv):
     import numpy as np
     import pandas as pd
     import polars as pl
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-
-    parquet, tb_dir = Path(argv[1]), Path(argv[2])
+    parquet, tb_dir = Path(argv[1]), (None if argv[2] == "-" else Path(argv[2]))
+    if tb_dir is not None:
+        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
     runs = []
     for d in map(Path, argv[3:]):
         name = d.resolve().name
@@ -172,7 +174,7 @@ def main(argv):
 
     # TensorBoard, through its own reader.
     events_checked = 0
-    for name, d, rows, _, manifest in runs:
+    for name, d, rows, _, manifest in runs if tb_dir is not None else []:
         files = sorted((tb_dir / name).glob("events.out.tfevents.*"))
         if len(files) != 1:
             fail(f"{tb_dir / name}: {len(files)} event files, expected 1")
@@ -200,10 +202,14 @@ def main(argv):
                 fail(f"{files[0]} scalar {i}: ({step}, {tag}, {value}) != ({row[0]}, {tb_tag(row)}, {want}) from metrics.jsonl")
         events_checked += len(events)
 
+    tb = (
+        f"; {events_checked} TensorBoard events in {len(runs)} files agree with metrics.jsonl"
+        if tb_dir is not None
+        else ""
+    )
     print(
-        f"check_export: OK: {len(expected_rows)} rows from {len(runs)} runs and "
-        f"{len(keys)} config columns agree in pandas and polars; {events_checked} TensorBoard "
-        f"events in {len(runs)} files agree with metrics.jsonl"
+        f"check_export: OK: {parquet.name}: {len(expected_rows)} rows from {len(runs)} runs and "
+        f"{len(keys)} config columns agree in pandas and polars{tb}"
     )
     return 0
 
