@@ -116,6 +116,7 @@ pub fn render_html(report: &Report) -> String {
     for (dir, rows) in &report.verdicts {
         verdict_table(&dir.display().to_string(), rows, &mut h);
     }
+    crate::order::order_section(report, &mut h);
     figures(report, &groups, &mut h);
     h.push_str("</body>\n</html>\n");
     h

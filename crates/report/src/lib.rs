@@ -13,6 +13,8 @@
 //! verdict.rs    `verdict.json` of a `reproduce` directory → a table
 //! html.rs       the page: header tables, one section per probe, figures
 //! profile.rs    the spectrum probe's profiles against k and eigenfunction scatter plots
+//! order.rs      P2's order of learning: accessibility scatter plots (LOC within and across arms,
+//!               against the critical principal component) and sorted accessibility
 //! report.rs     inputs (run or reproduce directories) → the page
 //! ```
 //!
@@ -26,6 +28,7 @@ pub mod coding;
 mod error;
 mod escape;
 mod html;
+pub mod order;
 mod profile;
 mod report;
 mod series;
