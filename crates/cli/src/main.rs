@@ -8,6 +8,7 @@ mod cka;
 mod data;
 mod demo;
 mod export;
+mod human;
 mod progress;
 mod report;
 mod reproduce;
@@ -53,6 +54,10 @@ enum Command {
     /// aggregated into one Parquet table and one report.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
+    /// The human category-learning study's analysis (HUMAN-TASK.md §4.5): curves and OCS
+    /// indices per agent from a response table, the same code as for networks.
+    #[command(subcommand)]
+    Human(human::HumanCommand),
 }
 
 fn main() {
@@ -67,6 +72,7 @@ fn main() {
         Command::Cka(args) => cka::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Sweep(cmd) => sweep::run(&cmd),
+        Command::Human(cmd) => human::run(&cmd),
     };
     match result {
         Ok(code) => std::process::exit(code),

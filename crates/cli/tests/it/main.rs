@@ -5,6 +5,7 @@ mod data;
 mod demo;
 mod export;
 mod fashion_mnist;
+mod human;
 mod report;
 mod reproduce;
 mod run;

@@ -1,0 +1,234 @@
+//! `learnscope human analyse RESPONSES.csv [--curves FILE.csv]`: the learning curves and OCS
+//! indices of HUMAN-TASK.md §4.5 from a long response table, one row per (agent, trial, label),
+//! with the columns of the study's `responses_long` view:
+//! `agent_kind,agent_id,day,block,trial,item,label,level,target,response` (target and response
+//! 0/1; any column order, extra columns ignored). The analysis is `learnscope_stats::responses`,
+//! the code the network probes use too. (`human serve`, the browser study, is issue 13's next
+//! part.)
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use learnscope_stats::responses::{agent_curves, aggregate, AgentCurves, ResponseRow};
+
+/// `learnscope human ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum HumanCommand {
+    /// Curves (TNR, hit rate, d′, V_x, d_OCS per level and block) and OCS indices per agent from
+    /// a responses_long CSV.
+    Analyse(AnalyseArgs),
+}
+
+/// Options of `human analyse`.
+#[derive(clap::Args, Debug)]
+pub struct AnalyseArgs {
+    /// The response table (CSV with a header row).
+    responses: PathBuf,
+    /// Also write the per-agent, per-block curves as a long CSV here.
+    #[arg(long, value_name = "FILE.csv")]
+    curves: Option<PathBuf>,
+}
+
+const COLUMNS: [&str; 10] = [
+    "agent_kind",
+    "agent_id",
+    "day",
+    "block",
+    "trial",
+    "item",
+    "label",
+    "level",
+    "target",
+    "response",
+];
+
+/// Parses the table; errors name the file, line and column.
+pub fn read_responses(path: &Path) -> Result<Vec<ResponseRow>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines().enumerate();
+    let Some((_, header)) = lines.next() else {
+        bail!("{}: empty file (expected a header row)", path.display());
+    };
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let mut at = [0usize; 10];
+    for (k, c) in COLUMNS.iter().enumerate() {
+        at[k] = names.iter().position(|n| n == c).with_context(|| {
+            format!(
+                "{}:1: no column `{c}` (the header must name {})",
+                path.display(),
+                COLUMNS.join(",")
+            )
+        })?;
+    }
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let cell = |k: usize| -> Result<&str> {
+            cells.get(at[k]).copied().with_context(|| {
+                format!(
+                    "{}:{}: {} cells, column `{}` is number {}",
+                    path.display(),
+                    i + 1,
+                    cells.len(),
+                    COLUMNS[k],
+                    at[k] + 1
+                )
+            })
+        };
+        let int = |k: usize| -> Result<u64> {
+            let v = cell(k)?;
+            v.parse::<u64>().with_context(|| {
+                format!(
+                    "{}:{}: `{}` = {v:?} is not an integer >= 0",
+                    path.display(),
+                    i + 1,
+                    COLUMNS[k]
+                )
+            })
+        };
+        let flag = |k: usize| -> Result<bool> {
+            match cell(k)? {
+                "0" | "false" => Ok(false),
+                "1" | "true" => Ok(true),
+                v => bail!(
+                    "{}:{}: `{}` = {v:?}, expected 0 or 1",
+                    path.display(),
+                    i + 1,
+                    COLUMNS[k]
+                ),
+            }
+        };
+        let small = |k: usize| -> Result<u32> {
+            let v = int(k)?;
+            u32::try_from(v).with_context(|| {
+                format!(
+                    "{}:{}: `{}` = {v} is too large",
+                    path.display(),
+                    i + 1,
+                    COLUMNS[k]
+                )
+            })
+        };
+        rows.push(ResponseRow {
+            agent_kind: cell(0)?.to_string(),
+            agent_id: cell(1)?.to_string(),
+            day: small(2)?,
+            block: small(3)?,
+            trial: int(4)?,
+            item: small(5)?,
+            label: small(6)?,
+            level: small(7)?,
+            target: flag(8)?,
+            response: flag(9)?,
+        });
+    }
+    Ok(rows)
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v}"))
+}
+
+/// The curves as a long CSV: one row per (agent, bin, level).
+fn curves_csv(agents: &[AgentCurves]) -> String {
+    let mut s = String::from(
+        "agent_kind,agent_id,bin,day,block,trials,level,tnr,tpr,far,d_prime,input_sensitivity,d_ocs,label_variance\n",
+    );
+    for a in agents {
+        for b in &a.bins {
+            for l in &b.levels {
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    a.agent_kind,
+                    a.agent_id,
+                    b.bin,
+                    b.day,
+                    b.block,
+                    b.trials,
+                    l.level,
+                    opt(l.tnr),
+                    opt(l.tpr),
+                    opt(l.far),
+                    opt(l.d_prime),
+                    b.input_sensitivity,
+                    b.d_ocs,
+                    b.label_variance
+                );
+            }
+        }
+    }
+    s
+}
+
+/// Runs `learnscope human ...`; returns the exit code.
+pub fn run(cmd: &HumanCommand) -> Result<i32> {
+    let HumanCommand::Analyse(a) = cmd;
+    let rows = read_responses(&a.responses)?;
+    let agents = agent_curves(&rows).with_context(|| a.responses.display().to_string())?;
+    println!(
+        "{}: {} rows, {} agents",
+        a.responses.display(),
+        rows.len(),
+        agents.len()
+    );
+    println!("agent_kind  agent_id  bins  (i) early TNR_item − TNR_sup  (ii) TPR_item dip  (iii) min-d_OCS bin");
+    for g in &agents {
+        let i = &g.indices;
+        println!(
+            "{:<10}  {:<8}  {:>4}  {:>28}  {:>16}  {:>19}",
+            g.agent_kind,
+            g.agent_id,
+            g.bins.len(),
+            i.early_tnr_contrast
+                .map_or("—".into(), |v| format!("{v:.3}")),
+            i.tpr_dip.map_or("—".into(), |v| format!("{v:.3}")),
+            i.d_ocs_min_bin.map_or("—".into(), |v| v.to_string())
+        );
+    }
+    // Mean ± SEM across agents of a kind, per level, at each bin.
+    let mut kinds: BTreeMap<&str, Vec<&AgentCurves>> = BTreeMap::new();
+    for g in &agents {
+        kinds.entry(&g.agent_kind).or_default().push(g);
+    }
+    for (kind, group) in &kinds {
+        let levels: Vec<u32> = group[0].bins[0].levels.iter().map(|l| l.level).collect();
+        for level in levels {
+            for (name, pick) in [("TNR", 0), ("TPR", 1)] {
+                let band = aggregate(group, |a, b| {
+                    a.bins[b]
+                        .levels
+                        .iter()
+                        .find(|l| l.level == level)
+                        .and_then(|l| if pick == 0 { l.tnr } else { l.tpr })
+                });
+                let cells: Vec<String> = band
+                    .iter()
+                    .map(|p| {
+                        if p.n > 1 {
+                            format!("{:.2}±{:.2}", p.mean, p.sem)
+                        } else {
+                            format!("{:.2}", p.mean)
+                        }
+                    })
+                    .collect();
+                println!(
+                    "{kind} level {level} {name} by bin (mean ± SEM): {}",
+                    cells.join(" ")
+                );
+            }
+        }
+    }
+    if let Some(out) = &a.curves {
+        std::fs::write(out, curves_csv(&agents))
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    Ok(0)
+}

@@ -1,0 +1,97 @@
+//! `learnscope human analyse`: a response table of scripted agents → indices, bands, curves.
+
+use crate::common::{learnscope, scratch, text};
+
+/// The 4-item, two-level tree (labels 0, 1 superordinate; 2..6 one per item), two blocks, and
+/// the responses of `policy(item, label, target)`.
+fn table(agent: &str, policy: impl Fn(u32, u32, bool) -> bool) -> String {
+    let mut s = String::new();
+    let mut trial = 0;
+    for block in 0..2 {
+        for item in 0..4u32 {
+            for label in 0..6u32 {
+                let (level, target) = if label < 2 {
+                    (1, label == item / 2)
+                } else {
+                    (2, label == 2 + item)
+                };
+                let r = policy(item, label, target);
+                s.push_str(&format!(
+                    "human,{agent},1,{block},{trial},{item},{label},{level},{},{}\n",
+                    u8::from(target),
+                    u8::from(r)
+                ));
+            }
+            trial += 1;
+        }
+    }
+    s
+}
+
+#[test]
+fn analyse_prints_indices_and_bands_and_writes_curves() {
+    let dir = scratch("human-analyse");
+    let csv = dir.join("responses.csv");
+    let mut text_ =
+        String::from("agent_kind,agent_id,day,block,trial,item,label,level,target,response\n");
+    text_.push_str(&table("p001", |_, _, _| false));
+    text_.push_str(&table("p002", |_, _, t| t));
+    std::fs::write(&csv, text_).unwrap();
+    let curves = dir.join("curves.csv");
+    let o = learnscope()
+        .args(["human", "analyse"])
+        .arg(&csv)
+        .arg("--curves")
+        .arg(&curves)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("96 rows, 2 agents"), "{out}");
+    // Level 2 hit rate: 0 for always-no, 1 for perfect → 0.50 ± 0.50 in both blocks.
+    assert!(
+        out.contains("human level 2 TPR by bin (mean ± SEM): 0.50±0.50 0.50±0.50"),
+        "{out}"
+    );
+    assert!(
+        out.contains("human level 2 TNR by bin (mean ± SEM): 1.00±0.00 1.00±0.00"),
+        "{out}"
+    );
+    let c = std::fs::read_to_string(&curves).unwrap();
+    // 2 agents × 2 bins × 2 levels + header.
+    assert_eq!(c.lines().count(), 9, "{c}");
+    assert!(c.contains("human,p001,0,1,0,4,2,1,0,0,"), "{c}");
+}
+
+#[test]
+fn a_bad_cell_names_the_line_and_column() {
+    let dir = scratch("human-bad");
+    let csv = dir.join("responses.csv");
+    std::fs::write(
+        &csv,
+        "agent_kind,agent_id,day,block,trial,item,label,level,target,response\nhuman,p1,1,0,0,0,0,1,1,yes\n",
+    )
+    .unwrap();
+    let o = learnscope()
+        .args(["human", "analyse"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("responses.csv:2: `response` = \"yes\", expected 0 or 1"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&csv, "agent,day\n").unwrap();
+    let o = learnscope()
+        .args(["human", "analyse"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).contains("responses.csv:1: no column `agent_kind`"),
+        "{}",
+        text(&o)
+    );
+}
