@@ -1,10 +1,11 @@
 //! `learnscope human analyse RESPONSES.csv [--curves FILE.csv]`: the learning curves and OCS
-//! indices of HUMAN-TASK.md §4.5 from a long response table, one row per (agent, trial, label),
+//! indices of HUMAN-TASK.md §4.5 from a long response table, and `learnscope human simulate
+//! CONFIG --out RESPONSES.csv`: networks as virtual participants (§4.6) writing that table
+//! (`learnscope_repro::virtual_participant`). The table has one row per (agent, trial, label),
 //! with the columns of the study's `responses_long` view:
 //! `agent_kind,agent_id,day,block,trial,item,label,level,target,response` (target and response
 //! 0/1; any column order, extra columns ignored). The analysis is `learnscope_stats::responses`,
-//! the code the network probes use too. (`human serve`, the browser study, is issue 13's next
-//! part.)
+//! the same code for people and networks. (`human serve`, the browser study, is not built yet.)
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,6 +20,40 @@ pub enum HumanCommand {
     /// Curves (TNR, hit rate, d′, V_x, d_OCS per level and block) and OCS indices per agent from
     /// a responses_long CSV.
     Analyse(AnalyseArgs),
+    /// Networks as virtual participants: train a configuration once per agent seed and write
+    /// their yes/no responses, block by block, as a responses_long CSV.
+    Simulate(SimulateArgs),
+}
+
+/// Options of `human simulate`.
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// The network and task (e.g. experiments/human-virtual.toml).
+    config: PathBuf,
+    /// Override a configuration value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Agents (seeds 0..N).
+    #[arg(long, default_value_t = 20)]
+    agents: u64,
+    /// Updates per block (32: the human protocol's block of 32 trials).
+    #[arg(long, default_value_t = 32)]
+    block_steps: u64,
+    /// Trials per item in a block.
+    #[arg(long, default_value_t = 4)]
+    reps: usize,
+    /// Inverse temperature of the Bernoulli responses p = σ(β (f − θ)).
+    #[arg(long, default_value_t = 12.0)]
+    beta: f64,
+    /// Answer "yes" iff f > θ instead of sampling.
+    #[arg(long)]
+    deterministic: bool,
+    /// The response table to write (CSV).
+    #[arg(long, value_name = "FILE.csv")]
+    out: PathBuf,
+    /// Where the agents' run directories go (default: FILE.csv's name + `.runs`).
+    #[arg(long, value_name = "DIR")]
+    runs: Option<PathBuf>,
 }
 
 /// Options of `human analyse`.
@@ -167,14 +202,90 @@ fn curves_csv(agents: &[AgentCurves]) -> String {
     s
 }
 
+/// The rows as a responses_long CSV.
+fn responses_csv(rows: &[ResponseRow]) -> String {
+    let mut s = COLUMNS.join(",");
+    s.push('\n');
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.agent_kind,
+            r.agent_id,
+            r.day,
+            r.block,
+            r.trial,
+            r.item,
+            r.label,
+            r.level,
+            u8::from(r.target),
+            u8::from(r.response)
+        );
+    }
+    s
+}
+
+fn simulate(a: &SimulateArgs) -> Result<i32> {
+    use learnscope_repro::virtual_participant::{simulate, ResponseRule, SimulateRequest};
+    let text = std::fs::read_to_string(&a.config)
+        .with_context(|| format!("reading {}", a.config.display()))?;
+    let config = learnscope_train::config::RunConfig::parse(&text, &a.sets)
+        .with_context(|| a.config.display().to_string())?;
+    let runs_dir = a.runs.clone().unwrap_or_else(|| {
+        let mut p = a.out.clone().into_os_string();
+        p.push(".runs");
+        PathBuf::from(p)
+    });
+    let req = SimulateRequest {
+        config,
+        seeds: (0..a.agents).collect(),
+        block_steps: a.block_steps,
+        reps: a.reps,
+        rule: if a.deterministic {
+            ResponseRule::Deterministic
+        } else {
+            ResponseRule::Bernoulli { beta: a.beta }
+        },
+        runs_dir,
+    };
+    let stop = crate::run::install_signal_handlers()?;
+    let rows = simulate(&req, &stop).map_err(anyhow::Error::msg)?;
+    std::fs::write(&a.out, responses_csv(&rows))
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "{}: {} rows from {} agents ({} runs in {})",
+        a.out.display(),
+        rows.len(),
+        a.agents,
+        a.agents,
+        req.runs_dir.display()
+    );
+    summarise(&rows, &a.out)?;
+    Ok(0)
+}
+
 /// Runs `learnscope human ...`; returns the exit code.
 pub fn run(cmd: &HumanCommand) -> Result<i32> {
-    let HumanCommand::Analyse(a) = cmd;
+    let a = match cmd {
+        HumanCommand::Analyse(a) => a,
+        HumanCommand::Simulate(s) => return simulate(s),
+    };
     let rows = read_responses(&a.responses)?;
-    let agents = agent_curves(&rows).with_context(|| a.responses.display().to_string())?;
+    let agents = summarise(&rows, &a.responses)?;
+    if let Some(out) = &a.curves {
+        std::fs::write(out, curves_csv(&agents))
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    Ok(0)
+}
+
+/// Prints the per-agent indices and the mean ± SEM bands; returns the curves.
+fn summarise(rows: &[ResponseRow], source: &Path) -> Result<Vec<AgentCurves>> {
+    let agents = agent_curves(rows).with_context(|| source.display().to_string())?;
     println!(
         "{}: {} rows, {} agents",
-        a.responses.display(),
+        source.display(),
         rows.len(),
         agents.len()
     );
@@ -225,10 +336,5 @@ pub fn run(cmd: &HumanCommand) -> Result<i32> {
             }
         }
     }
-    if let Some(out) = &a.curves {
-        std::fs::write(out, curves_csv(&agents))
-            .with_context(|| format!("writing {}", out.display()))?;
-        println!("{}", out.display());
-    }
-    Ok(0)
+    Ok(agents)
 }

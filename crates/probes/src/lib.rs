@@ -13,6 +13,7 @@ pub mod discriminability;
 pub mod linear_probe;
 pub mod modes;
 pub mod ocs;
+pub mod outputs;
 pub mod pc_bias;
 pub mod per_example;
 pub mod projected;

@@ -30,6 +30,17 @@ pub enum ProbeConfig {
         #[serde(default = "default_splits")]
         splits: Vec<SplitName>,
     },
+    /// The logits of every example of whole splits (small splits: P1's items).
+    Outputs {
+        /// Name (default `outputs`).
+        name: Option<String>,
+        /// When (default 10 per decade).
+        #[serde(default = "default_schedule")]
+        schedule: ProbeSchedule,
+        /// Splits (default `["train"]`).
+        #[serde(default = "default_train_split")]
+        splits: Vec<SplitName>,
+    },
     /// Parameter, gradient and update norms.
     Norms {
         /// Name (default `norms`).
@@ -348,6 +359,10 @@ fn default_margin() -> f64 {
     1.0
 }
 
+fn default_train_split() -> Vec<SplitName> {
+    vec![SplitName::Train]
+}
+
 fn default_splits() -> Vec<SplitName> {
     vec![SplitName::Train, SplitName::Test]
 }
@@ -387,6 +402,18 @@ pub fn build_probe<B: Backend>(
             check(&schedule)?;
             Box::new(LossProbe {
                 name: name.unwrap_or_else(|| "loss".into()),
+                schedule,
+                splits: splits.into_iter().map(Split::from).collect(),
+            })
+        }
+        ProbeConfig::Outputs {
+            name,
+            schedule,
+            splits,
+        } => {
+            check(&schedule)?;
+            Box::new(crate::outputs::OutputsProbe {
+                name: name.unwrap_or_else(|| "outputs".into()),
                 schedule,
                 splits: splits.into_iter().map(Split::from).collect(),
             })

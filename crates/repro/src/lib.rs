@@ -12,6 +12,7 @@ pub mod preset;
 pub mod reproduce;
 pub mod runner;
 pub mod verdict;
+pub mod virtual_participant;
 
 pub use preset::{Preset, PresetError, Size};
 pub use reproduce::{reproduce, ReproduceError, ReproduceOutcome, ReproduceRequest};

@@ -95,3 +95,64 @@ fn a_bad_cell_names_the_line_and_column() {
         text(&o)
     );
 }
+
+#[test]
+fn simulate_writes_a_table_that_analyse_reads() {
+    let dir = scratch("human-simulate");
+    let csv = dir.join("vp.csv");
+    let o = learnscope()
+        .args(["human", "simulate"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../experiments/human-virtual.toml"
+        ))
+        .args([
+            "--set",
+            "steps=64",
+            "--agents",
+            "2",
+            "--block-steps",
+            "32",
+            "--out",
+        ])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    // 2 agents × 3 blocks (steps 0, 32, 64) × 32 trials × 14 labels.
+    assert!(out.contains("2688 rows from 2 agents"), "{out}");
+    assert!(dir
+        .join("vp.csv.runs")
+        .join("human-virtual-seed1")
+        .join("manifest.json")
+        .is_file());
+    let o = learnscope()
+        .args(["human", "analyse"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("network level 3 TNR by bin"),
+        "{}",
+        text(&o)
+    );
+    // Seeded Bernoulli responses are a pure function of (configuration, seeds): the same file twice.
+    let a = dir.join("a.csv");
+    let b = dir.join("b.csv");
+    for f in [&a, &b] {
+        let o = learnscope()
+            .args(["human", "simulate"])
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../experiments/human-virtual.toml"
+            ))
+            .args(["--set", "steps=32", "--agents", "1", "--out"])
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}

@@ -15,6 +15,7 @@ use super::flatten::flatten;
 use super::hierarchical::{Hierarchical, HierarchyFit};
 use super::host::HostData;
 use super::pca::Pca;
+use super::plus_minus_one::PlusMinusOne;
 use super::regression::Regression;
 use super::reshape::Reshape;
 use super::select_classes::SelectClasses;
@@ -50,6 +51,8 @@ pub enum TransformConfig {
     ShuffleLabels(ShuffleLabels),
     /// Class labels to real targets.
     Regression(Regression),
+    /// 0/1 dense targets → ±1.
+    PlusMinusOne(PlusMinusOne),
 }
 
 /// What a transform learned or did, for probes and reports.
@@ -86,6 +89,7 @@ impl TransformConfig {
             TransformConfig::Binary(_) => "binary",
             TransformConfig::ShuffleLabels(_) => "shuffle_labels",
             TransformConfig::Regression(_) => "regression",
+            TransformConfig::PlusMinusOne(_) => "plus_minus_one",
         }
     }
 
@@ -123,6 +127,7 @@ impl TransformConfig {
                 .apply(data, key)
                 .map(|(d, f)| (d, TransformFit::ShuffleLabels(f)))?,
             TransformConfig::Regression(t) => (t.apply(data)?, TransformFit::None),
+            TransformConfig::PlusMinusOne(t) => (t.apply(data)?, TransformFit::None),
         };
         // Label maps other than `hierarchical` (which sets its own) make the old unit
         // metadata meaningless; input maps and row selections keep it.

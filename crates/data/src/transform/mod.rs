@@ -1,7 +1,7 @@
 //! Transforms of whole data sets (DESIGN.md §2, `learnscope-data`): input maps (standardisation,
 //! flattening, PCA, ZCA whitening) fitted on the training split only, row selections (stratified
 //! subsets, class selection) and label maps (hierarchical multi-hot targets, binary tasks,
-//! shuffled labels, regression targets). Each is deterministic, reads the data through
+//! shuffled labels, regression targets, ±1 targets). Each is deterministic, reads the data through
 //! [`crate::Dataset::gather_inputs`] and returns a new [`crate::InMemoryDataset`]; a data config
 //! lists them as [`TransformConfig`] tables applied in order by [`apply_transforms`].
 
@@ -13,6 +13,7 @@ mod flatten;
 mod hierarchical;
 mod host;
 mod pca;
+mod plus_minus_one;
 mod regression;
 mod reshape;
 mod select_classes;
@@ -31,6 +32,7 @@ pub use flatten::flatten;
 pub use hierarchical::{ClassTree, Hierarchical, HierarchyFit, HierarchyUnit};
 pub use host::HostData;
 pub use pca::Pca;
+pub use plus_minus_one::PlusMinusOne;
 pub use regression::{Regression, RegressionEncoding};
 pub use reshape::Reshape;
 pub use select_classes::SelectClasses;

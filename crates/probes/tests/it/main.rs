@@ -5,6 +5,7 @@ mod decisions;
 mod harness;
 mod linear_probe;
 mod order;
+mod outputs;
 mod p1;
 mod p2;
 mod p3;

@@ -5,3 +5,4 @@ mod cross_cka;
 mod experiments;
 mod reproduce;
 mod verdict;
+mod virtual_participant;
