@@ -39,8 +39,26 @@ pub const ENSEMBLE_SIZE: usize = 10;
 /// At most this many arm pairs are drawn.
 pub const MAX_ARM_PAIRS: usize = 6;
 
-/// One run's correctness matrix: (epochs after step 0, examples, row-major 0/1).
-fn correctness(records: &[MetricRecord]) -> Option<(usize, usize, Vec<bool>)> {
+/// One run's correctness: which examples it gets right at each epoch after step 0.
+struct Correctness {
+    /// Epochs (observations after step 0).
+    epochs: usize,
+    /// Examples per epoch.
+    examples: usize,
+    /// Row-major `epochs × examples`.
+    correct: Vec<bool>,
+}
+
+/// One run of an arm.
+struct ArmRun {
+    seed: u64,
+    /// Position in the report's runs.
+    run: usize,
+    matrix: Correctness,
+}
+
+/// One run's correctness matrix, from its `correctness` records.
+fn correctness(records: &[MetricRecord]) -> Option<Correctness> {
     let mut by_step: BTreeMap<u64, BTreeMap<i64, f64>> = BTreeMap::new();
     let split = ["test", "train"].into_iter().find(|s| {
         records
@@ -64,7 +82,11 @@ fn correctness(records: &[MetricRecord]) -> Option<(usize, usize, Vec<bool>)> {
         }
         values.extend(m.values().map(|&v| v == 1.0));
     }
-    Some((by_step.len(), examples, values))
+    Some(Correctness {
+        epochs: by_step.len(),
+        examples,
+        correct: values,
+    })
 }
 
 /// The mean over runs of each example's last `critical_pc` value (None: never correct).
@@ -134,22 +156,24 @@ fn arms(report: &Report) -> Vec<Arm> {
             };
         }
     }
-    // label → (seed, records, matrix)
-    let mut by_arm: BTreeMap<String, Vec<(u64, usize, (usize, usize, Vec<bool>))>> =
-        BTreeMap::new();
+    let mut by_arm: BTreeMap<String, Vec<ArmRun>> = BTreeMap::new();
     for (i, run) in report.runs.iter().enumerate() {
-        if let Some(m) = correctness(run.reader.records()) {
+        if let Some(matrix) = correctness(run.reader.records()) {
             by_arm
                 .entry(arm_label(report, i, &group_labels))
                 .or_default()
-                .push((run.reader.manifest.seed, i, m));
+                .push(ArmRun {
+                    seed: run.reader.manifest.seed,
+                    run: i,
+                    matrix,
+                });
         }
     }
     let mut out = Vec::new();
     for (label, mut runs) in by_arm {
-        runs.sort_by_key(|r| (r.0, r.1));
-        let (epochs, examples) = (runs[0].2 .0, runs[0].2 .1);
-        runs.retain(|r| r.2 .0 == epochs && r.2 .1 == examples);
+        runs.sort_by_key(|r| (r.seed, r.run));
+        let (epochs, examples) = (runs[0].matrix.epochs, runs[0].matrix.examples);
+        runs.retain(|r| r.matrix.epochs == epochs && r.matrix.examples == examples);
         let n = runs.len();
         if n < 2 {
             continue;
@@ -159,18 +183,18 @@ fn arms(report: &Report) -> Vec<Arm> {
         } else {
             n / 2
         };
-        let acc_of = |chunk: &[(u64, usize, (usize, usize, Vec<bool>))]| {
-            let flat: Vec<bool> = chunk.iter().flat_map(|r| r.2 .2.iter().copied()).collect();
+        let acc_of = |chunk: &[ArmRun]| {
+            let flat: Vec<bool> = chunk
+                .iter()
+                .flat_map(|r| r.matrix.correct.iter().copied())
+                .collect();
             accessibility(&flat, chunk.len(), epochs, examples).ok()
         };
-        let ensembles: Vec<Vec<f64>> = runs
-            .chunks_exact(members)
-            .filter_map(|c| acc_of(c))
-            .collect();
+        let ensembles: Vec<Vec<f64>> = runs.chunks_exact(members).filter_map(acc_of).collect();
         let Some(all) = acc_of(&runs) else { continue };
         let records: Vec<&[MetricRecord]> = runs
             .iter()
-            .map(|r| report.runs[r.1].reader.records())
+            .map(|r| report.runs[r.run].reader.records())
             .collect();
         out.push(Arm {
             label,
