@@ -1,7 +1,7 @@
 //! learnscope's compute engine.
 //!
-//! All arithmetic goes through the [`Backend`] trait ([`CpuBackend`] today; a CUDA backend slots in
-//! later without touching layers). Tensors carry their element type at run time ([`DType`]);
+//! All arithmetic goes through the [`Backend`] trait ([`CpuBackend`], and `CudaBackend` with the
+//! `cuda` feature; layers do not know which). Tensors carry their element type at run time ([`DType`]);
 //! kernels are generic over `f32`/`f64`. Layers ([`layer`]) have explicit `forward` (caching what
 //! the backward pass needs) and `backward` (input gradient and parameter gradients), compose into
 //! trees (`Sequential`, `Residual`), and expose every activation and gradient to probes by path.
@@ -12,6 +12,12 @@
 pub mod activation;
 pub mod backend;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+/// The CUDA kernel sources (built in every configuration, so their checks run without the
+/// `cuda` feature; the backend that launches them is [`cuda`], feature `cuda`).
+#[path = "cuda/kernels.rs"]
+pub mod cuda_kernels;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
@@ -25,6 +31,8 @@ pub mod tensor;
 pub use activation::Activation;
 pub use backend::{Backend, Transpose};
 pub use cpu::CpuBackend;
+#[cfg(feature = "cuda")]
+pub use cuda::{CudaBackend, CudaError};
 pub use element::Element;
 pub use error::NnError;
 pub use layer::{ForwardCtx, Layer, Mode};

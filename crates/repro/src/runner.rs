@@ -7,6 +7,10 @@
 //! `metrics.jsonl` to the records of steps < S, and continues; the result is byte-identical
 //! to an uninterrupted run.
 //!
+//! The engine runs where the config's `device` key says: the CPU backend, or with the `cuda`
+//! feature the CUDA backend (the trainer, probes and sink are generic over the backend; a build
+//! without the feature refuses `device = "cuda:N"` with an error that says how to rebuild).
+//!
 //! Exit codes (DESIGN.md §4): 0 completed (also when a probe stopped the run early), 1 diverged,
 //! 3 interrupted by SIGUSR1, 130 by SIGINT, 143 by SIGTERM (after writing a checkpoint).
 
@@ -20,7 +24,7 @@ use learnscope_store::{
     create_exact_run_dir, create_run_dir, sha256_file, Manifest, MetricRecord, RunReader,
     RunStatus, RunWriter, StoreError, StoredDType, TensorEntry,
 };
-use learnscope_train::config::RunConfig;
+use learnscope_train::config::{Device, RunConfig};
 use learnscope_train::plan::build_parts;
 use learnscope_train::{
     Metric, NamedTensor, RunOutcome, RunSink, StopSignal, TrainError, TrainState, Trainer,
@@ -35,6 +39,14 @@ pub enum RunError {
     /// Run directory error.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The configured device cannot be used (no `cuda` feature, no driver, no such GPU).
+    #[error("device `{device}`: {why}")]
+    Device {
+        /// The `device` value.
+        device: String,
+        /// Why, and what to do.
+        why: String,
+    },
     /// A run directory that cannot be resumed.
     #[error("cannot resume {dir}: {why}")]
     Resume {
@@ -160,6 +172,43 @@ fn backend(cfg: &RunConfig) -> CpuBackend {
     }
 }
 
+/// What a build without the `cuda` feature says to `device = "cuda:N"`.
+pub const NO_CUDA_FEATURE: &str = "learnscope was built without the `cuda` feature; rebuild with \
+     `cargo build --release -p learnscope --features cuda`";
+
+/// The CUDA backend on GPU `ordinal`.
+#[cfg(feature = "cuda")]
+fn cuda_backend(ordinal: usize) -> Result<learnscope_nn::CudaBackend, RunError> {
+    learnscope_nn::CudaBackend::new(ordinal).map_err(|e| RunError::Device {
+        device: Device::Cuda { ordinal }.to_string(),
+        why: e.to_string(),
+    })
+}
+
+/// Runs `$body` with `$be` bound to the backend of the config's `device` (a CPU backend, or a
+/// CUDA backend with the `cuda` feature); the body is generic code instantiated per backend.
+macro_rules! on_device {
+    ($cfg:expr, $be:ident => $body:expr) => {{
+        let cfg: &RunConfig = $cfg;
+        match cfg.device()? {
+            Device::Cpu => {
+                let $be = backend(cfg);
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            Device::Cuda { ordinal } => {
+                let $be = cuda_backend(ordinal)?;
+                $body
+            }
+            #[cfg(not(feature = "cuda"))]
+            device @ Device::Cuda { .. } => Err(RunError::Device {
+                device: device.to_string(),
+                why: NO_CUDA_FEATURE.into(),
+            }),
+        }
+    }};
+}
+
 fn status_of(outcome: &RunOutcome) -> (RunStatus, i32) {
     match outcome {
         RunOutcome::Completed { .. } | RunOutcome::Stopped { .. } => (RunStatus::Completed, 0),
@@ -176,8 +225,8 @@ fn status_of(outcome: &RunOutcome) -> (RunStatus, i32) {
 }
 
 /// Trains with `trainer` into `writer` and finishes the manifest.
-fn drive(
-    mut trainer: Trainer<CpuBackend>,
+fn drive<B: Backend>(
+    mut trainer: Trainer<B>,
     writer: RunWriter,
     stop: &StopSignal,
     progress: Option<Progress>,
@@ -220,7 +269,7 @@ fn drive(
     })
 }
 
-fn manifest_for(cfg: &RunConfig, be: &CpuBackend) -> Manifest {
+fn manifest_for<B: Backend>(cfg: &RunConfig, be: &B) -> Manifest {
     let mut m = Manifest::new(cfg.name.clone(), cfg.seed);
     m.isa = be.isa();
     m.threads = be.threads();
@@ -243,8 +292,16 @@ pub fn start_run(
     stop: &StopSignal,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunError> {
+    on_device!(&req.config, be => start_on(req, be, stop, progress))
+}
+
+fn start_on<B: Backend>(
+    req: &RunRequest,
+    be: B,
+    stop: &StopSignal,
+    progress: Option<Progress>,
+) -> Result<RunResult, RunError> {
     let cfg = &req.config;
-    let be = backend(cfg);
     // Build everything before creating the directory, so a bad configuration leaves nothing.
     let parts = build_parts(cfg, be.clone(), |ctx| build_probes(&cfg.probes, ctx))?;
     let toml = cfg.to_toml();
@@ -261,13 +318,26 @@ pub fn start_run(
     drive(Trainer::new(parts), writer, stop, progress)
 }
 
-/// The trainer of the run in `dir` (configuration `cfg`) restored from its checkpoint `step`.
+/// The trainer of the run in `dir` (configuration `cfg`) restored from its checkpoint `step`,
+/// on the CPU whatever the run's device (for analyses of finished runs).
 pub fn restore_trainer(
     dir: &Path,
     reader: &RunReader,
     cfg: &RunConfig,
     step: u64,
 ) -> Result<Trainer<CpuBackend>, RunError> {
+    restore_trainer_on(dir, reader, cfg, step, backend(cfg))
+}
+
+/// [`restore_trainer`] on the backend `be` (checkpoints hold host tensors, so any backend can
+/// restore any run).
+pub fn restore_trainer_on<B: Backend>(
+    dir: &Path,
+    reader: &RunReader,
+    cfg: &RunConfig,
+    step: u64,
+    be: B,
+) -> Result<Trainer<B>, RunError> {
     let (entries, state) = reader.read_checkpoint(step)?;
     let state: TrainState = serde_json::from_value(state).map_err(|e| RunError::Resume {
         dir: dir.to_path_buf(),
@@ -281,7 +351,6 @@ pub fn restore_trainer(
             dir: dir.to_path_buf(),
             why,
         })?;
-    let be = backend(cfg);
     let parts = build_parts(cfg, be, |ctx| build_probes(&cfg.probes, ctx))?;
     let mut trainer = Trainer::new(parts);
     trainer.restore(&tensors, &state)?;
@@ -309,7 +378,20 @@ pub fn resume_run(
             why: "the run already completed".into(),
         });
     }
-    let trainer = restore_trainer(dir, &reader, &cfg, step)?;
+    on_device!(&cfg, be => {
+        let trainer = restore_trainer_on(dir, &reader, &cfg, step, be)?;
+        continue_run(dir, step, trainer, stop, progress)
+    })
+}
+
+/// Reopens the run directory of a restored trainer and trains on.
+fn continue_run<B: Backend>(
+    dir: &Path,
+    step: u64,
+    trainer: Trainer<B>,
+    stop: &StopSignal,
+    progress: Option<Progress>,
+) -> Result<RunResult, RunError> {
     // Records of steps < S are kept (the checkpoint holds the state before step S's update).
     let mut writer = RunWriter::resume(dir, step.saturating_sub(1))?;
     writer.update_manifest(|m| {

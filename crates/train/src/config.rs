@@ -43,6 +43,10 @@ pub struct RunConfig {
     /// Threads for the engine (0 = all cores).
     #[serde(default = "default_threads")]
     pub threads: usize,
+    /// Where the engine runs: `"cpu"` (default) or `"cuda:N"` (GPU N; needs a build with the
+    /// `cuda` feature). Read it through [`RunConfig::device`].
+    #[serde(default = "default_device", skip_serializing_if = "is_default_device")]
+    pub device: String,
     /// Number of optimizer updates.
     pub steps: u64,
     /// The data set.
@@ -76,6 +80,58 @@ fn default_dtype() -> DType {
 }
 fn default_threads() -> usize {
     1
+}
+fn default_device() -> String {
+    "cpu".into()
+}
+fn is_default_device(d: &str) -> bool {
+    d == "cpu"
+}
+
+/// The device a run's engine uses (the `device` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    /// The CPU backend.
+    Cpu,
+    /// The CUDA backend on GPU `ordinal`.
+    Cuda {
+        /// The device ordinal (`cuda:N`).
+        ordinal: usize,
+    },
+}
+
+impl Device {
+    /// The allowed values, for error messages.
+    pub const ALLOWED: &'static str = "\"cpu\" or \"cuda:N\" (N = 0, 1, … the GPU's index)";
+}
+
+impl std::str::FromStr for Device {
+    type Err = TrainError;
+    fn from_str(s: &str) -> Result<Self, TrainError> {
+        if s == "cpu" {
+            return Ok(Device::Cpu);
+        }
+        if let Some(n) = s.strip_prefix("cuda:") {
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+                if let Ok(ordinal) = n.parse() {
+                    return Ok(Device::Cuda { ordinal });
+                }
+            }
+        }
+        Err(TrainError::Config(format!(
+            "`device` = {s:?} is not a device: use {}",
+            Device::ALLOWED
+        )))
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => write!(f, "cpu"),
+            Device::Cuda { ordinal } => write!(f, "cuda:{ordinal}"),
+        }
+    }
 }
 
 /// Which data set.
@@ -646,6 +702,11 @@ impl RunConfig {
         toml::to_string(self).expect("a RunConfig always serialises")
     }
 
+    /// The device of the `device` key, or an error naming the key and the allowed values.
+    pub fn device(&self) -> Result<Device, TrainError> {
+        self.device.parse()
+    }
+
     /// Checks the rules serde cannot: ranges and consistency.
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |field: &str, value: String, rule: &str| {
@@ -668,6 +729,7 @@ impl RunConfig {
         if self.steps == 0 {
             return bad("steps", "0".into(), ">= 1");
         }
+        self.device()?;
         self.lr
             .validate()
             .map_err(|e| TrainError::Config(format!("lr: {e}")))?;

@@ -5,6 +5,9 @@ mod batch_norm;
 mod common;
 mod conv;
 mod conv_determinism;
+#[cfg(feature = "cuda")]
+mod cuda;
+mod cuda_kernels;
 mod determinism;
 mod dropout;
 mod gemm;

@@ -2,6 +2,7 @@
 
 mod config_reference;
 mod cross_cka;
+mod device;
 mod experiments;
 mod reproduce;
 mod verdict;
