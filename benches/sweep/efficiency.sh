@@ -16,6 +16,8 @@ mkdir -p "$work"
 runs=${RUNS:-64}
 steps=${STEPS:-200000}
 now() { date +%s.%N; }
+# calc EXPR: floating-point arithmetic without bc
+calc() { awk "BEGIN { print $1 }"; }
 
 cfg=$work/bench.toml
 { cat experiments/demo.toml; printf '\n[sweep]\nseeds = %s\n' "$runs"; } >"$cfg"
@@ -28,15 +30,15 @@ for i in $(seq 0 $((runs - 1))); do
   t0=$(now)
   "$bin" run --plan "$work/single/plan.jsonl" --index "$i" >/dev/null 2>&1
   t1=$(now)
-  single=$(echo "$single + $t1 - $t0" | bc -l)
+  single=$(calc "$single + $t1 - $t0")
 done
 t0=$(now)
 "$bin" sweep run "$work/pool" --jobs 2 >/dev/null 2>&1
 t1=$(now)
-pool=$(echo "$t1 - $t0" | bc -l)
-eff=$(echo "$single / (2 * $pool)" | bc -l)
+pool=$(calc "$t1 - $t0")
+eff=$(calc "$single / (2 * $pool)")
 printf 'pool efficiency: %d runs, mean single run %.2f s, Σ single %.1f s, sweep on 2 jobs %.1f s -> efficiency %.3f (target >= 0.9)\n' \
-  "$runs" "$(echo "$single / $runs" | bc -l)" "$single" "$pool" "$eff"
+  "$runs" "$(calc "$single / $runs")" "$single" "$pool" "$eff"
 
 { cat experiments/demo.toml; printf '\n[sweep]\nseeds = 1000\n'; } >"$work/many.toml"
 rm -rf "$work/many"
@@ -44,14 +46,14 @@ rm -rf "$work/many"
 t0=$(now)
 "$bin" sweep run "$work/many" >/dev/null 2>&1
 t1=$(now)
-printf '1000 tiny runs on the pool: %.1f s\n' "$(echo "$t1 - $t0" | bc -l)"
+printf '1000 tiny runs on the pool: %.1f s\n' "$(calc "$t1 - $t0")"
 t0=$(now)
 "$bin" sweep aggregate "$work/many" --no-report >/dev/null
 t1=$(now)
-printf 'aggregate 1000 runs, sweep.parquet only: %.2f s (%s)\n' "$(echo "$t1 - $t0" | bc -l)" \
+printf 'aggregate 1000 runs, sweep.parquet only: %.2f s (%s)\n' "$(calc "$t1 - $t0")" \
   "$(du -h "$work/many/sweep.parquet" | cut -f1)"
 t0=$(now)
 "$bin" sweep aggregate "$work/many" >/dev/null
 t1=$(now)
-printf 'aggregate 1000 runs with report.html: %.2f s (%s)\n' "$(echo "$t1 - $t0" | bc -l)" \
+printf 'aggregate 1000 runs with report.html: %.2f s (%s)\n' "$(calc "$t1 - $t0")" \
   "$(du -h "$work/many/report.html" | cut -f1)"

@@ -203,6 +203,17 @@ impl LocalSlurm {
         String::from_utf8_lossy(&o.stdout).trim().is_empty()
     }
 
+    /// The state (`PENDING`, `RUNNING`, …) of a job still in the queue.
+    fn job_state(&self, job: &str) -> Option<String> {
+        let o = self
+            .cmd("squeue")
+            .args(["-h", "-j", job, "-o", "%T"])
+            .output()
+            .ok()?;
+        let s = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        (!s.is_empty()).then_some(s)
+    }
+
     fn wait_until(&self, what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
         let t = Instant::now();
         while !done() {
@@ -338,13 +349,16 @@ fn slurm_sweep_end_to_end() {
         std::fs::read_to_string(row_dir.join("manifest.json"))
             .is_ok_and(|m| m.contains("\"interrupted\""))
     });
-    // A requeued job waits (BeginTime) before it may start again; start it now.
-    slurm.wait_until("the requeue", Duration::from_secs(30), || {
-        // (fails harmlessly once the task has started again)
-        let _ = slurm
-            .cmd("scontrol")
-            .args(["update", &format!("jobid={job}_0"), "StartTime=now"])
-            .output();
+    // The task requeued itself: it is pending again. It may start once the old instance's
+    // credential has expired: scripts/slurm-local sets cred_expire=10 s (Slurm's default is
+    // 120 s). Forcing an earlier start (scontrol update StartTime=now) can get the task killed
+    // ("Job credential revoked") and not requeued, as a CI dry run showed.
+    slurm.wait_until(
+        "the requeued task to be pending",
+        Duration::from_secs(30),
+        || slurm.job_state(&format!("{job}_0")).as_deref() == Some("PENDING"),
+    );
+    slurm.wait_until("the resumed run", Duration::from_secs(60), || {
         std::fs::read_to_string(row_dir.join("manifest.json"))
             .is_ok_and(|m| !m.contains("\"interrupted\""))
     });
