@@ -64,6 +64,9 @@ pub struct AnalyseArgs {
     /// Also write the per-agent, per-block curves as a long CSV here.
     #[arg(long, value_name = "FILE.csv")]
     curves: Option<PathBuf>,
+    /// Also draw people and networks on the same axes: one self-contained HTML page.
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
 }
 
 const COLUMNS: [&str; 10] = [
@@ -275,6 +278,12 @@ pub fn run(cmd: &HumanCommand) -> Result<i32> {
     if let Some(out) = &a.curves {
         std::fs::write(out, curves_csv(&agents))
             .with_context(|| format!("writing {}", out.display()))?;
+        println!("{}", out.display());
+    }
+    if let Some(out) = &a.html {
+        let page =
+            learnscope_report::human::human_report(&agents, &a.responses.display().to_string());
+        std::fs::write(out, page).with_context(|| format!("writing {}", out.display()))?;
         println!("{}", out.display());
     }
     Ok(0)

@@ -13,6 +13,7 @@
 //! verdict.rs    `verdict.json` of a `reproduce` directory → a table
 //! html.rs       the page: header tables, one section per probe, figures
 //! profile.rs    the spectrum probe's profiles against k and eigenfunction scatter plots
+//! human.rs      people and networks on the same axes: TNR / hit rate per level, d_OCS, V_x
 //! order.rs      P2's order of learning: accessibility scatter plots (LOC within and across arms,
 //!               against the critical principal component) and sorted accessibility
 //! report.rs     inputs (run or reproduce directories) → the page
@@ -28,6 +29,7 @@ pub mod coding;
 mod error;
 mod escape;
 mod html;
+pub mod human;
 pub mod order;
 mod profile;
 mod report;

@@ -127,9 +127,24 @@ fn simulate_writes_a_table_that_analyse_reads() {
         .join("human-virtual-seed1")
         .join("manifest.json")
         .is_file());
+    // People and networks on the same axes: append a scripted "human" who always says no.
+    let mut table = std::fs::read_to_string(&csv).unwrap();
+    for line in table
+        .clone()
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains("seed0"))
+    {
+        let cells: Vec<&str> = line.split(',').collect();
+        table.push_str(&format!("human,p001,{},0\n", cells[2..9].join(",")));
+    }
+    std::fs::write(&csv, table).unwrap();
+    let html = dir.join("vp.html");
     let o = learnscope()
         .args(["human", "analyse"])
         .arg(&csv)
+        .arg("--html")
+        .arg(&html)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -138,6 +153,13 @@ fn simulate_writes_a_table_that_analyse_reads() {
         "{}",
         text(&o)
     );
+    let page = std::fs::read_to_string(&html).unwrap();
+    // Levels 1–3 × (TNR, hit rate), d_OCS and V_x; both kinds in every legend.
+    assert_eq!(page.matches("<figure>").count(), 8, "{page}");
+    assert!(
+        page.contains("network (N = 2, mean ± SEM)") && page.contains("human (N = 1, mean ± SEM)")
+    );
+    assert!(page.contains("OCS responder") && page.contains("50/50 guesser"));
     // Seeded Bernoulli responses are a pure function of (configuration, seeds): the same file twice.
     let a = dir.join("a.csv");
     let b = dir.join("b.csv");
