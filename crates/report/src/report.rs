@@ -28,7 +28,14 @@ pub struct RunInput {
 impl RunInput {
     /// Reads the run directory `dir`.
     pub fn open(dir: &Path) -> ReportResult<Self> {
-        let reader = RunReader::open(dir)?;
+        Self::from_reader(RunReader::open(dir)?)
+    }
+
+    /// The run whose directory `reader` has already read (its manifest, config and metrics),
+    /// so a caller that opened it for something else does not read the metrics twice.
+    pub fn from_reader(reader: RunReader) -> ReportResult<Self> {
+        let dir = reader.dir.clone();
+        let dir = dir.as_path();
         let config: toml::Table =
             reader
                 .config_toml

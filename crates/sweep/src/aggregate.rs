@@ -15,7 +15,7 @@ use learnscope_store::{write_export_parquet, ExportRun};
 
 use crate::error::{SweepError, SweepResult};
 use crate::plan::Plan;
-use crate::status::{sweep_status, RowState, RowStatus};
+use crate::status::{sweep_status_with_readers, RowState, RowStatus};
 
 /// The Parquet file's name in the sweep directory.
 pub const SWEEP_PARQUET: &str = "sweep.parquet";
@@ -48,14 +48,13 @@ impl AggregateSummary {
 
 /// Aggregates the finished runs of `plan` (see the module documentation).
 pub fn aggregate_sweep(plan: &Plan, with_report: bool) -> SweepResult<AggregateSummary> {
-    let status = sweep_status(plan);
     let mut missing = Vec::new();
     let mut incomplete = Vec::new();
     let mut inputs: Vec<(String, RunInput)> = Vec::new();
-    for st in status {
-        if st.state.is_final() {
+    for (st, reader) in sweep_status_with_readers(plan) {
+        if let (true, Some(reader)) = (st.state.is_final(), reader) {
             let row = &plan.rows[st.index];
-            let input = RunInput::open(&st.dir).map_err(|e| SweepError::Run {
+            let input = RunInput::from_reader(reader).map_err(|e| SweepError::Run {
                 index: st.index,
                 dir: st.dir.clone(),
                 why: e.to_string(),

@@ -91,6 +91,15 @@ pub struct RowStatus {
 
 /// Every row's status.
 pub fn sweep_status(plan: &Plan) -> Vec<RowStatus> {
+    sweep_status_with_readers(plan)
+        .into_iter()
+        .map(|(st, _)| st)
+        .collect()
+}
+
+/// Every row's status with the reader of its run directory when it could be read (the
+/// aggregation uses the readers, so each run's metrics are read once).
+pub(crate) fn sweep_status_with_readers(plan: &Plan) -> Vec<(RowStatus, Option<RunReader>)> {
     plan.rows
         .iter()
         .map(|row| {
@@ -104,12 +113,13 @@ pub fn sweep_status(plan: &Plan) -> Vec<RowStatus> {
                 detail: None,
             };
             if !dir.join(MANIFEST_FILE).is_file() {
-                return st;
+                return (st, None);
             }
             match RunReader::open(&dir) {
                 Err(e) => {
                     st.state = RowState::Unreadable;
                     st.detail = Some(e.to_string());
+                    (st, None)
                 }
                 Ok(reader) => {
                     if sha256_hex(reader.config_toml.as_bytes()) != row.config_sha256 {
@@ -121,9 +131,9 @@ pub fn sweep_status(plan: &Plan) -> Vec<RowStatus> {
                     }
                     st.last_step = reader.records().iter().map(|r| r.step).max();
                     st.checkpoint = reader.latest_checkpoint();
+                    (st, Some(reader))
                 }
             }
-            st
         })
         .collect()
 }
