@@ -5,7 +5,13 @@
 //! with the columns of the study's `responses_long` view:
 //! `agent_kind,agent_id,day,block,trial,item,label,level,target,response` (target and response
 //! 0/1; any column order, extra columns ignored). The analysis is `learnscope_stats::responses`,
-//! the same code for people and networks. (`human serve`, the browser study, is not built yet.)
+//! the same code for people and networks.
+//!
+//! `learnscope human serve STUDY.toml | --demo` runs the browser study (`learnscope_human`: an
+//! axum server writing SQLite in WAL mode; docs/human-study.md) and `learnscope human export`
+//! writes its data as CSV, JSON or a Psych-DS dataset. `analyse` reads the study database
+//! (its `responses_long` view) as readily as a CSV, and several inputs at once: people from the
+//! database and networks from `simulate` are drawn on the same axes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +26,11 @@ pub enum HumanCommand {
     /// Curves (TNR, hit rate, d′, V_x, d_OCS per level and block) and OCS indices per agent from
     /// a responses_long CSV.
     Analyse(AnalyseArgs),
+    /// Serve the browser study (consent, instructions, quiz, practice, trials with feedback,
+    /// survey; one day per visit) and store every trial in SQLite.
+    Serve(ServeArgs),
+    /// Export a study's data: long CSV, wide JSON, or a Psych-DS dataset (zip).
+    Export(ExportArgs),
     /// Networks as virtual participants: train a configuration once per agent seed and write
     /// their yes/no responses, block by block, as a responses_long CSV.
     Simulate(SimulateArgs),
@@ -56,11 +67,54 @@ pub struct SimulateArgs {
     runs: Option<PathBuf>,
 }
 
+/// Options of `human serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The study configuration (TOML; docs/human-study.md).
+    #[arg(required_unless_present = "demo", conflicts_with = "demo")]
+    study: Option<PathBuf>,
+    /// Serve the built-in 8-item study: a temporary database, development IDs accepted.
+    #[arg(long)]
+    demo: bool,
+    /// The SQLite database (created if missing; default: STUDY_ID.sqlite here, or a temporary
+    /// file with --demo).
+    #[arg(long, value_name = "FILE.sqlite")]
+    db: Option<PathBuf>,
+    /// The address to bind (loopback by default; --dev is refused on anything else).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// The port (0 picks a free one; the address is printed once bound).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Test hooks: the X-Test-Now clock header, item indices in the page, development IDs.
+    #[arg(long)]
+    dev: bool,
+}
+
+/// Options of `human export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The study database.
+    #[arg(long, value_name = "FILE.sqlite")]
+    db: PathBuf,
+    /// The study id (its `[study] id`).
+    #[arg(long)]
+    study: String,
+    /// csv (one row per trial and label), json (one object per session) or psychds (a zip).
+    #[arg(long, value_parser = ["csv", "json", "psychds"])]
+    format: String,
+    /// Where to write it.
+    #[arg(long, value_name = "PATH")]
+    out: PathBuf,
+}
+
 /// Options of `human analyse`.
 #[derive(clap::Args, Debug)]
 pub struct AnalyseArgs {
-    /// The response table (CSV with a header row).
-    responses: PathBuf,
+    /// Response tables: CSVs with a header row, or study databases (`.sqlite`/`.db`: their
+    /// responses_long view). Several are analysed together, e.g. people and networks.
+    #[arg(required = true)]
+    responses: Vec<PathBuf>,
     /// Also write the per-agent, per-block curves as a long CSV here.
     #[arg(long, value_name = "FILE.csv")]
     curves: Option<PathBuf>,
@@ -267,22 +321,128 @@ fn simulate(a: &SimulateArgs) -> Result<i32> {
     Ok(0)
 }
 
+fn serve(a: &ServeArgs) -> Result<i32> {
+    use learnscope_human::{serve_blocking, ServeOptions, StudyConfig};
+    let config = match &a.study {
+        Some(path) => StudyConfig::load(path)?,
+        None => StudyConfig::demo(),
+    };
+    let db = match &a.db {
+        Some(db) => db.clone(),
+        None if a.demo => {
+            let dir =
+                std::env::temp_dir().join(format!("learnscope-human-demo-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.join("demo.sqlite")
+        }
+        None => PathBuf::from(format!("{}.sqlite", config.study.id)),
+    };
+    let study = config.study.id.clone();
+    let options = ServeOptions {
+        config,
+        db: db.clone(),
+        bind: a.bind,
+        port: a.port,
+        dev: a.dev || a.demo,
+    };
+    // A generated (dev / demo) admin token is printed so the export and analysis endpoints
+    // can be tried; a configured one never is.
+    let admin = if learnscope_human::server::admin_token_is_generated(&options) {
+        Some(format!(
+            "admin token (generated for this run): {}",
+            learnscope_human::admin_token_for(&options)?
+        ))
+    } else {
+        None
+    };
+    serve_blocking(options, move |addr| {
+        use std::io::Write as _;
+        println!("learnscope human: listening on http://{addr}/s/{study}");
+        println!("learnscope human: database {}", db.display());
+        if let Some(notice) = admin {
+            println!("learnscope human: {notice}");
+        }
+        let _ = std::io::stdout().flush();
+    })?;
+    Ok(0)
+}
+
+fn export(a: &ExportArgs) -> Result<i32> {
+    use learnscope_human::ExportFormat;
+    let format = match a.format.as_str() {
+        "csv" => ExportFormat::Csv,
+        "json" => ExportFormat::Json,
+        _ => ExportFormat::PsychDs,
+    };
+    learnscope_human::export(&a.db, &a.study, format, &a.out)?;
+    println!("{}", a.out.display());
+    Ok(0)
+}
+
+/// Reads a response table: a study database's responses_long view or a CSV.
+fn read_any(path: &Path) -> Result<Vec<ResponseRow>> {
+    let is_db = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("sqlite" | "sqlite3" | "db")
+    );
+    if is_db {
+        Ok(learnscope_human::read_responses_long(path)?)
+    } else {
+        read_responses(path)
+    }
+}
+
+/// Every row of several response tables, and their names joined for titles.
+fn read_all(paths: &[PathBuf]) -> Result<(Vec<ResponseRow>, String)> {
+    let mut rows = Vec::new();
+    for path in paths {
+        rows.extend(read_any(path)?);
+    }
+    let source = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    Ok((rows, source))
+}
+
+/// Whether `learnscope report` should treat its inputs as response tables (study databases or
+/// responses_long CSVs) rather than run directories.
+pub fn is_response_table(path: &Path) -> bool {
+    path.is_file()
+        && matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("sqlite" | "sqlite3" | "db" | "csv")
+        )
+}
+
+/// `learnscope report STUDY.sqlite [VP.csv …] --out F.html`: the human-study page (people and
+/// networks on the same axes), the same page as `human analyse --html`.
+pub fn report(paths: &[PathBuf], out: &Path) -> Result<()> {
+    let (rows, source) = read_all(paths)?;
+    let agents = agent_curves(&rows).with_context(|| source.clone())?;
+    let page = learnscope_report::human::human_report(&agents, &source);
+    std::fs::write(out, page).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
 /// Runs `learnscope human ...`; returns the exit code.
 pub fn run(cmd: &HumanCommand) -> Result<i32> {
     let a = match cmd {
         HumanCommand::Analyse(a) => a,
         HumanCommand::Simulate(s) => return simulate(s),
+        HumanCommand::Serve(s) => return serve(s),
+        HumanCommand::Export(e) => return export(e),
     };
-    let rows = read_responses(&a.responses)?;
-    let agents = summarise(&rows, &a.responses)?;
+    let (rows, source) = read_all(&a.responses)?;
+    let agents = summarise(&rows, Path::new(&source))?;
     if let Some(out) = &a.curves {
         std::fs::write(out, curves_csv(&agents))
             .with_context(|| format!("writing {}", out.display()))?;
         println!("{}", out.display());
     }
     if let Some(out) = &a.html {
-        let page =
-            learnscope_report::human::human_report(&agents, &a.responses.display().to_string());
+        let page = learnscope_report::human::human_report(&agents, &source);
         std::fs::write(out, page).with_context(|| format!("writing {}", out.display()))?;
         println!("{}", out.display());
     }

@@ -54,8 +54,8 @@ enum Command {
     /// aggregated into one Parquet table and one report.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
-    /// The human category-learning study's analysis (HUMAN-TASK.md §4.5): curves and OCS
-    /// indices per agent from a response table, the same code as for networks.
+    /// The paper-1 category-learning study for people: serve it in a browser, export its data,
+    /// analyse people and networks (virtual participants) with the same code.
     #[command(subcommand)]
     Human(human::HumanCommand),
 }
