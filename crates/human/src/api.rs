@@ -586,7 +586,8 @@ fn open_session(
                     seq,
                     seed as i64,
                     serde_json::to_string(&plan.image_of_item).expect("json"),
-                    serde_json::to_string(&plan.label_order).expect("json"),
+                    json!({"display_order": plan.label_order, "word_of_label": plan.word_of_label})
+                        .to_string(),
                     now_s
                 ],
             )
@@ -674,7 +675,10 @@ fn session_json(st: &AppState, row: &SessionRow, ctx: &SessionCtx, stored: &[u32
     let label_json: Vec<Value> = plan
         .label_order
         .iter()
-        .map(|&l| json!({"label": l, "level": labels[l].level, "text": labels[l].text}))
+        .map(|&l| {
+            let word = &labels[plan.word_of_label[l]].text;
+            json!({"label": l, "level": labels[l].level, "text": word})
+        })
         .collect();
     let att = cfg.attention_label();
     let practice_labels: Vec<Value> = PRACTICE_LABELS

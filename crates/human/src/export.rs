@@ -61,7 +61,10 @@ pub const COLUMNS: [(&str, &str); 23] = [
     ),
     ("client_ts", "client wall-clock time of the submit"),
     ("label", "canonical label index (practice: toy label index)"),
-    ("label_text", "the label's word"),
+    (
+        "label_text",
+        "the word shown on the label's button (permuted per participant)",
+    ),
     (
         "level",
         "label level: 0 root, 1 superordinate, …, -1 the attention label",
@@ -109,6 +112,23 @@ fn long_rows(conn: &Connection, cfg: &StudyConfig) -> Result<Vec<LongRow>> {
     let db = Path::new(conn.path().unwrap_or("(memory)")).to_path_buf();
     let labels = cfg.labels();
     let attention = cfg.attention_label();
+    // The word each participant saw on each label (a seeded permutation per participant).
+    let mut words_of: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    {
+        let mut st = conn
+            .prepare("SELECT public_code, seed FROM participant WHERE study_id = ?1")
+            .map_err(db_err(&db, "export"))?;
+        let seeds = st
+            .query_map([&cfg.study.id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db_err(&db, "export"))?;
+        for row in seeds {
+            let (code, seed) = row.map_err(db_err(&db, "export"))?;
+            let plan = crate::schedule::ParticipantPlan::new(cfg, seed as u64);
+            words_of.insert(code, plan.word_of_label);
+        }
+    }
     let mut st = conn
         .prepare(
             "SELECT p.public_code, s.day, t.phase, t.global_trial, t.block, t.trial_in_block, t.item, t.image, \
@@ -130,7 +150,11 @@ fn long_rows(conn: &Connection, cfg: &StudyConfig) -> Result<Vec<LongRow>> {
             } else if label as usize == attention.label {
                 Some(attention.text.clone())
             } else {
-                labels.get(label as usize).map(|l| l.text.clone())
+                let shown = words_of
+                    .get(&code)
+                    .and_then(|w| w.get(label as usize).copied())
+                    .unwrap_or(label as usize);
+                labels.get(shown).map(|l| l.text.clone())
             }
             .unwrap_or_default();
             let fields = vec![

@@ -79,6 +79,11 @@ pub struct ParticipantPlan {
     pub image_of_item: Vec<usize>,
     /// Canonical tree labels in display order (grouped by level, shuffled within each level).
     pub label_order: Vec<usize>,
+    /// `word_of_label[j]`: the canonical label whose configured word label j shows, a seeded
+    /// permutation within each level (HUMAN-TASK §2.2: the pseudo-word→node mapping is
+    /// random per participant, so no word carries meaning across people). Analysis and storage
+    /// use j; only the text on the button changes.
+    pub word_of_label: Vec<usize>,
 }
 
 /// The seed of participant number `k` (1-based) of a study.
@@ -96,6 +101,7 @@ impl ParticipantPlan {
         let image_of_item = key.derive("images").permutation(cfg.n_items());
         let labels = cfg.labels();
         let mut label_order = Vec::with_capacity(labels.len());
+        let mut word_of_label: Vec<usize> = (0..labels.len()).collect();
         let levels = cfg.labels.levels.len() as i32;
         for level in 0..=levels {
             let row: Vec<usize> = labels
@@ -105,11 +111,16 @@ impl ParticipantPlan {
                 .collect();
             let perm = key.derive("labels").at(level as u64).permutation(row.len());
             label_order.extend(perm.into_iter().map(|i| row[i]));
+            let words = key.derive("words").at(level as u64).permutation(row.len());
+            for (k, &label) in row.iter().enumerate() {
+                word_of_label[label] = row[words[k]];
+            }
         }
         ParticipantPlan {
             seed,
             image_of_item,
             label_order,
+            word_of_label,
         }
     }
 

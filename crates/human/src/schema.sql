@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS participant (
   seq INTEGER NOT NULL,                      -- k of p00k (added: the seed derives from it)
   seed INTEGER NOT NULL,
   image_perm_json TEXT NOT NULL,             -- image_of_item: item -> stimulus number
-  label_perm_json TEXT NOT NULL,             -- canonical labels in display order
+  label_perm_json TEXT NOT NULL,             -- {display_order, word_of_label}
   condition TEXT NOT NULL DEFAULT 'main',
   created_at TEXT NOT NULL,
   UNIQUE(study_id, pid_hmac), UNIQUE(study_id, public_code), UNIQUE(study_id, seq));

@@ -131,6 +131,7 @@ fn permutations_are_permutations_grouped_by_level() {
     let c = StudyConfig::demo();
     let labels = c.labels();
     let mut distinct_orders = std::collections::BTreeSet::new();
+    let mut distinct_words = std::collections::BTreeSet::new();
     for k in 1..30 {
         let plan = ParticipantPlan::new(&c, participant_seed(c.study.seed, k));
         let mut img = plan.image_of_item.clone();
@@ -142,6 +143,15 @@ fn permutations_are_permutations_grouped_by_level() {
         let levels: Vec<i32> = plan.label_order.iter().map(|&l| labels[l].level).collect();
         assert!(levels.windows(2).all(|w| w[0] <= w[1]), "{levels:?}");
         distinct_orders.insert(plan.label_order.clone());
+        // The word shown on label j is another label of the same level (a permutation).
+        let mut words = plan.word_of_label.clone();
+        for (j, &w) in plan.word_of_label.iter().enumerate() {
+            assert_eq!(labels[w].level, labels[j].level, "label {j} shows word {w}");
+        }
+        words.sort();
+        assert_eq!(words, (0..14).collect::<Vec<_>>());
+        distinct_words.insert(plan.word_of_label.clone());
     }
     assert!(distinct_orders.len() > 20);
+    assert!(distinct_words.len() > 20);
 }
