@@ -400,27 +400,23 @@ fn serve_demo_stores_a_day_that_export_analyse_and_report_read() {
     drop(server);
 
     // Export: one CSV row per trial × label (practice and attention included), a Psych-DS zip.
+    let export = |format: &str, out: &std::path::Path| {
+        let o = learnscope()
+            .args(["human", "export", "--db"])
+            .arg(&db)
+            .args(["--study", &study, "--format", format, "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    };
     let csv = dir.join("export.csv");
-    let o = learnscope()
-        .args(["human", "export", "--db"])
-        .arg(&db)
-        .args(["--study", &study, "--format", "csv", "--out"])
-        .arg(&csv)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    export("csv", &csv);
     let rows = std::fs::read_to_string(&csv).unwrap().lines().count() - 1;
     assert_eq!(rows, 4 * 3 + 8 * 32 * 14 + 2 * 15, "export rows");
     assert!(!std::fs::read_to_string(&csv).unwrap().contains("CLITEST1"));
     let zip = dir.join("psychds.zip");
-    let o = learnscope()
-        .args(["human", "export", "--db"])
-        .arg(&db)
-        .args(["--study", &study, "--format", "psychds", "--out"])
-        .arg(&zip)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    export("psychds", &zip);
     assert_eq!(&std::fs::read(&zip).unwrap()[..4], b"PK\x03\x04");
 
     // The perfect participant: TNR = hit rate = 1 on every level and block.
