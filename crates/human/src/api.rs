@@ -50,6 +50,7 @@ pub struct AppState {
     pub(crate) readers: Arc<ReadPool>,
     pub(crate) sessions: Mutex<HashMap<String, Arc<SessionCtx>>>,
     pub(crate) index_html: String,
+    pub(crate) stimuli: crate::stimuli::StimulusSet,
 }
 
 /// A session's fixed facts, cached by token.
@@ -393,22 +394,23 @@ pub(crate) async fn stimulus(
         )));
     }
     let n: usize = file
-        .strip_suffix(".svg")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| ApiError::not_found(format!("no stimulus {file:?} (expected N.svg)")))?;
-    let count = st.cfg.n_items() + if st.cfg.protocol.practice { 2 } else { 0 };
-    if n >= count {
+        .split_once('.')
+        .and_then(|(n, _)| n.parse().ok())
+        .ok_or_else(|| ApiError::not_found(format!("no stimulus {file:?} (expected N.ext)")))?;
+    let count = st.cfg.n_stimuli();
+    if n >= count || file != st.cfg.stimulus_file_name(n) {
         return Err(ApiError::not_found(format!(
-            "no stimulus {n}: this study has {count}"
+            "no stimulus {file:?}: this study has {count} ({})",
+            st.cfg.stimulus_file_name(0)
         )));
     }
-    let svg = crate::stimuli::creature_svg(st.cfg.study.seed, n);
+    let image = st.stimuli.get(n);
     Ok((
         [
-            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CONTENT_TYPE, image.content_type),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        svg,
+        image.bytes.clone(),
     )
         .into_response())
 }
@@ -695,7 +697,7 @@ fn session_json(st: &AppState, row: &SessionRow, ctx: &SessionCtx, stored: &[u32
                 "block": t.block,
                 "trial_in_block": t.trial_in_block,
                 "phase": t.phase,
-                "image": format!("/s/{}/stimuli/{}.svg", cfg.study.id, t.image),
+                "image": format!("/s/{}/stimuli/{}", cfg.study.id, cfg.stimulus_file_name(t.image)),
                 "feedback": t.feedback,
             });
             if t.feedback {

@@ -34,6 +34,62 @@ pub struct StudyConfig {
     pub timing: Timing,
     /// `[completion]`: the redirect URL and codes.
     pub completion: Completion,
+    /// `[stimuli]`: procedural creatures (default) or the researcher's image files.
+    #[serde(default)]
+    pub stimuli: StimuliSection,
+}
+
+/// `[stimuli]`: what the items look like. Stimulus k (k < P: the items, P and P + 1: the two
+/// practice items) is shown for item `image_of_item⁻¹(k)` of each participant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StimuliSection {
+    /// `creatures` (procedural SVG, [`crate::stimuli::creature_svg`]) or `files`.
+    pub kind: StimulusKind,
+    /// `creatures`: the drawing seed (default: `study.seed`).
+    pub seed: Option<u64>,
+    /// `files`: the folder, relative to the study file.
+    pub dir: String,
+    /// `files`: one image per stimulus (PNG, JPEG, WebP, GIF or SVG), P (+ 2 with practice).
+    pub files: Vec<String>,
+    /// The study file's folder (set by [`StudyConfig::load`]; relative `dir`s resolve here).
+    #[serde(skip)]
+    pub base: Option<std::path::PathBuf>,
+}
+
+impl Default for StimuliSection {
+    fn default() -> Self {
+        StimuliSection {
+            kind: StimulusKind::Creatures,
+            seed: None,
+            dir: String::new(),
+            files: Vec::new(),
+            base: None,
+        }
+    }
+}
+
+/// See [`StimuliSection::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StimulusKind {
+    /// Procedural SVG creatures.
+    Creatures,
+    /// Image files.
+    Files,
+}
+
+/// The content type of an image file name, by extension (lower-cased).
+pub fn image_content_type(file: &str) -> Option<&'static str> {
+    let ext = file.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        _ => return None,
+    })
 }
 
 /// `[study]`.
@@ -238,7 +294,27 @@ impl StudyConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text, &path.display().to_string())
+        let mut cfg = Self::parse(&text, &path.display().to_string())?;
+        cfg.stimuli.base = path.parent().map(Path::to_path_buf);
+        Ok(cfg)
+    }
+
+    /// How many stimuli the study shows: the items, and two practice items with practice on.
+    pub fn n_stimuli(&self) -> usize {
+        self.n_items() + if self.protocol.practice { 2 } else { 0 }
+    }
+
+    /// The file name of stimulus `n` in URLs: `n.svg` for creatures, `n.<ext>` for files.
+    pub fn stimulus_file_name(&self, n: usize) -> String {
+        match self.stimuli.kind {
+            StimulusKind::Creatures => format!("{n}.svg"),
+            StimulusKind::Files => {
+                let ext = self.stimuli.files[n]
+                    .rsplit_once('.')
+                    .map_or("img".to_string(), |(_, e)| e.to_ascii_lowercase());
+                format!("{n}.{ext}")
+            }
+        }
     }
 
     /// Parse and validate TOML text; `source_name` names it in errors.
@@ -266,6 +342,49 @@ impl StudyConfig {
     /// Check the rules the schedule and the server rely on.
     pub fn validate(&self, src: &str) -> Result<()> {
         let err = |key: &str, msg: String| Err(HumanError::config(src, key, msg));
+        let st = &self.stimuli;
+        match st.kind {
+            StimulusKind::Creatures => {
+                if !st.files.is_empty() || !st.dir.is_empty() {
+                    return err(
+                        "stimuli.files",
+                        "`files` and `dir` go with kind = \"files\"".into(),
+                    );
+                }
+            }
+            StimulusKind::Files => {
+                if st.dir.is_empty() {
+                    return err(
+                        "stimuli.dir",
+                        "kind = \"files\" needs the folder of the images".into(),
+                    );
+                }
+                if st.files.len() != self.n_stimuli() {
+                    return err(
+                        "stimuli.files",
+                        format!(
+                            "{} files for {} stimuli ({} items{})",
+                            st.files.len(),
+                            self.n_stimuli(),
+                            self.n_items(),
+                            if self.protocol.practice {
+                                " + 2 practice items"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
+                for (k, f) in st.files.iter().enumerate() {
+                    if image_content_type(f).is_none() {
+                        return err(
+                            &format!("stimuli.files[{k}]"),
+                            format!("{f:?}: expected .png, .jpg, .jpeg, .webp, .gif or .svg"),
+                        );
+                    }
+                }
+            }
+        }
         let s = &self.study;
         if !valid_id(&s.id) {
             return err(

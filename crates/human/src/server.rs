@@ -118,6 +118,8 @@ impl App {
     /// Open (or create) the database, register the study and start the writer. With `dev`, a
     /// study stored under another configuration is updated instead of refused.
     pub fn open(config: StudyConfig, db: &Path, dev: bool, secrets: Secrets) -> Result<App> {
+        // The images first: a missing file fails before the database is touched.
+        let stimuli = crate::stimuli::StimulusSet::load(&config)?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         db::register_study(db, &config, &now, dev)?;
         let (writer, writer_thread) = Writer::start(db)?;
@@ -131,6 +133,7 @@ impl App {
             readers: Arc::new(ReadPool::new(db)),
             sessions: Mutex::new(Default::default()),
             index_html,
+            stimuli,
         });
         Ok(App {
             state,

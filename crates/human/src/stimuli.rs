@@ -11,8 +11,109 @@
 //! Neighbouring indices get hues spread by the golden angle (≈137.5°), so the first eight or ten
 //! creatures of a study differ in colour as well as in shape; every other feature is drawn
 //! independently. A drawing is 256 × 256 user units and about 2 kB.
+//!
+//! A study can bring its own images instead (`[stimuli] kind = "files"`): [`StimulusSet`] reads
+//! them once at start-up, checks each is an image of the type its name says (by its magic
+//! bytes) and at most [`MAX_IMAGE_BYTES`], and serves them from memory.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::config::{image_content_type, StimulusKind, StudyConfig};
+use crate::error::{HumanError, Result};
+
+/// The largest image file a study may use (HUMAN-TASK §2.2 suggests under 100 kB each).
+pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// One stimulus, ready to serve.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Its MIME type.
+    pub content_type: &'static str,
+    /// Its bytes (shared, so a response does not copy them).
+    pub bytes: axum::body::Bytes,
+}
+
+/// Every stimulus of a study, in stimulus order.
+#[derive(Debug, Clone)]
+pub struct StimulusSet {
+    images: Arc<Vec<Image>>,
+}
+
+impl StimulusSet {
+    /// Draws the creatures or reads the files of `cfg` (errors name the file and what is wrong).
+    pub fn load(cfg: &StudyConfig) -> Result<StimulusSet> {
+        let st = &cfg.stimuli;
+        let images = match st.kind {
+            StimulusKind::Creatures => {
+                let seed = st.seed.unwrap_or(cfg.study.seed);
+                (0..cfg.n_stimuli())
+                    .map(|n| Image {
+                        content_type: "image/svg+xml",
+                        bytes: creature_svg(seed, n).into(),
+                    })
+                    .collect()
+            }
+            StimulusKind::Files => {
+                let dir = match &st.base {
+                    Some(base) => base.join(&st.dir),
+                    None => std::path::PathBuf::from(&st.dir),
+                };
+                let mut images = Vec::with_capacity(st.files.len());
+                for (k, name) in st.files.iter().enumerate() {
+                    let path = dir.join(name);
+                    let key = format!("stimuli.files[{k}]");
+                    let bad = |message: String| {
+                        HumanError::config(&path.display().to_string(), key.clone(), message)
+                    };
+                    let bytes =
+                        std::fs::read(&path).map_err(|e| bad(format!("cannot read: {e}")))?;
+                    if bytes.len() > MAX_IMAGE_BYTES {
+                        return Err(bad(format!(
+                            "{} bytes, more than the {MAX_IMAGE_BYTES} allowed",
+                            bytes.len()
+                        )));
+                    }
+                    let content_type = image_content_type(name).expect("validated extension");
+                    if !looks_like(content_type, &bytes) {
+                        return Err(bad(format!(
+                            "the file's first bytes are not those of {content_type}"
+                        )));
+                    }
+                    images.push(Image {
+                        content_type,
+                        bytes: bytes.into(),
+                    });
+                }
+                images
+            }
+        };
+        Ok(StimulusSet {
+            images: Arc::new(images),
+        })
+    }
+
+    /// Stimulus `n` (callers check `n < cfg.n_stimuli()`).
+    pub fn get(&self, n: usize) -> &Image {
+        &self.images[n]
+    }
+}
+
+/// Whether `bytes` start like a file of `content_type`.
+fn looks_like(content_type: &str, bytes: &[u8]) -> bool {
+    match content_type {
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),
+        "image/gif" => bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a"),
+        "image/webp" => bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
+        "image/svg+xml" => {
+            let head =
+                String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+            head.contains("<svg")
+        }
+        _ => false,
+    }
+}
 
 /// The canvas edge in SVG user units.
 pub const SIZE: f64 = 256.0;

@@ -8,6 +8,7 @@ mod durability;
 mod export;
 mod privacy;
 mod schedule;
+mod stimuli;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
