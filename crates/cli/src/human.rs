@@ -115,6 +115,14 @@ pub struct AnalyseArgs {
     /// responses_long view). Several are analysed together, e.g. people and networks.
     #[arg(required = true)]
     responses: Vec<PathBuf>,
+    /// Apply the pre-registered exclusions of study databases (HUMAN-TASK §2.5): drop people
+    /// excluded (attention checks, screened out) and the later days of people who missed a day.
+    #[arg(long)]
+    exclude: bool,
+    /// With --exclude: also drop flagged people (fast responses, one response vector on the last
+    /// day, hidden tab); report results with and without.
+    #[arg(long, requires = "exclude")]
+    exclude_flagged: bool,
     /// Also write the per-agent, per-block curves as a long CSV here.
     #[arg(long, value_name = "FILE.csv")]
     curves: Option<PathBuf>,
@@ -379,24 +387,96 @@ fn export(a: &ExportArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Reads a response table: a study database's responses_long view or a CSV.
-fn read_any(path: &Path) -> Result<Vec<ResponseRow>> {
-    let is_db = matches!(
+/// Whether `path` names a study database (by extension).
+fn is_database(path: &Path) -> bool {
+    matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("sqlite" | "sqlite3" | "db")
-    );
-    if is_db {
+    )
+}
+
+/// Reads a response table: a study database's responses_long view or a CSV.
+fn read_any(path: &Path) -> Result<Vec<ResponseRow>> {
+    if is_database(path) {
         Ok(learnscope_human::read_responses_long(path)?)
     } else {
         read_responses(path)
     }
 }
 
+/// Which rows of a study database the exclusion rules keep.
+#[derive(Debug, Clone, Copy)]
+struct Exclusion {
+    /// Apply the exclusion rules.
+    rules: bool,
+    /// Also drop flagged people.
+    flagged: bool,
+}
+
+/// Prints the exclusion flags of the study database at `path` and drops what `policy` excludes.
+fn apply_exclusions(path: &Path, rows: &mut Vec<ResponseRow>, policy: Exclusion) -> Result<()> {
+    use learnscope_human::exclusions::exclusion_flags_of_db;
+    for (study, people) in exclusion_flags_of_db(path)? {
+        println!(
+            "{}: study {study}: exclusions (HUMAN-TASK §2.5; flags are not exclusions unless \
+             --exclude-flagged)",
+            path.display()
+        );
+        println!("participant  days completed  exclude  exclude from days >= 2  flags");
+        for p in &people {
+            let completed = p.days.iter().filter(|d| d.status == "completed").count();
+            let flags: Vec<String> = p
+                .days
+                .iter()
+                .flat_map(|d| d.flags.iter().map(move |f| format!("{f}@day{}", d.day)))
+                .collect();
+            println!(
+                "{:<11}  {:>14}  {:>7}  {:>22}  {}",
+                p.participant,
+                completed,
+                if p.exclude { "yes" } else { "no" },
+                if p.exclude_longitudinal { "yes" } else { "no" },
+                if flags.is_empty() {
+                    "—".to_string()
+                } else {
+                    flags.join(" ")
+                }
+            );
+            if policy.rules {
+                let drop_all = p.exclude || (policy.flagged && p.flagged);
+                let before = rows.len();
+                rows.retain(|r| {
+                    r.agent_kind != "human"
+                        || r.agent_id != p.participant
+                        || !(drop_all || (p.exclude_longitudinal && r.day >= 2))
+                });
+                if rows.len() < before {
+                    println!("  {}: {} rows dropped", p.participant, before - rows.len());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every row of several response tables, and their names joined for titles.
 fn read_all(paths: &[PathBuf]) -> Result<(Vec<ResponseRow>, String)> {
+    read_all_excluding(paths, None)
+}
+
+/// [`read_all`]; with a policy, the exclusion flags of study databases are printed and the
+/// policy applied.
+fn read_all_excluding(
+    paths: &[PathBuf],
+    policy: Option<Exclusion>,
+) -> Result<(Vec<ResponseRow>, String)> {
     let mut rows = Vec::new();
     for path in paths {
-        rows.extend(read_any(path)?);
+        let mut these = read_any(path)?;
+        if let (true, Some(policy)) = (is_database(path), policy) {
+            apply_exclusions(path, &mut these, policy)?;
+        }
+        rows.extend(these);
     }
     let source = paths
         .iter()
@@ -434,7 +514,11 @@ pub fn run(cmd: &HumanCommand) -> Result<i32> {
         HumanCommand::Serve(s) => return serve(s),
         HumanCommand::Export(e) => return export(e),
     };
-    let (rows, source) = read_all(&a.responses)?;
+    let policy = Exclusion {
+        rules: a.exclude,
+        flagged: a.exclude_flagged,
+    };
+    let (rows, source) = read_all_excluding(&a.responses, Some(policy))?;
     let agents = summarise(&rows, Path::new(&source))?;
     if let Some(out) = &a.curves {
         std::fs::write(out, curves_csv(&agents))

@@ -1311,3 +1311,21 @@ pub(crate) async fn admin_analysis(
         serde_json::to_value(report).expect("the analysis serialises"),
     ))
 }
+
+/// `GET /api/v1/admin/studies/{id}/exclusions`: the pre-registered exclusion flags per
+/// participant and day ([`crate::exclusions`]).
+pub(crate) async fn admin_exclusions(
+    State(st): State<Arc<AppState>>,
+    Path(study): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    check_admin(&st, &headers)?;
+    if study != st.cfg.study.id {
+        return Err(ApiError::not_found(format!(
+            "no study {study:?} on this server"
+        )));
+    }
+    let cfg = st.cfg.clone();
+    let flags = read(&st, move |c| crate::exclusions::exclusion_flags(c, &cfg)).await?;
+    Ok(Json(json!({"study": study, "participants": flags})))
+}

@@ -37,6 +37,35 @@ pub struct StudyConfig {
     /// `[stimuli]`: procedural creatures (default) or the researcher's image files.
     #[serde(default)]
     pub stimuli: StimuliSection,
+    /// `[exclusions]`: the thresholds of the pre-registered flags (HUMAN-TASK §2.5).
+    #[serde(default)]
+    pub exclusions: Exclusions,
+}
+
+/// `[exclusions]`: thresholds of the flag-only rules of [`crate::exclusions`] (attention
+/// failures use `protocol.max_attention_failures`). Decide them before data collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Exclusions {
+    /// A task trial faster than this (ms) counts as fast.
+    pub fast_rt_ms: f64,
+    /// More than this share of fast trials in a day raises `fast_rt`.
+    pub max_fast_share: f64,
+    /// More than this share of one response vector on the last day raises `same_response`.
+    pub max_same_response_share: f64,
+    /// More `visibilitychange`→hidden events than this in a day raises `hidden`.
+    pub max_hidden_events: u32,
+}
+
+impl Default for Exclusions {
+    fn default() -> Self {
+        Exclusions {
+            fast_rt_ms: 500.0,
+            max_fast_share: 0.2,
+            max_same_response_share: 0.9,
+            max_hidden_events: 10,
+        }
+    }
 }
 
 /// `[stimuli]`: what the items look like. Stimulus k (k < P: the items, P and P + 1: the two
@@ -342,6 +371,24 @@ impl StudyConfig {
     /// Check the rules the schedule and the server rely on.
     pub fn validate(&self, src: &str) -> Result<()> {
         let err = |key: &str, msg: String| Err(HumanError::config(src, key, msg));
+        let ex = &self.exclusions;
+        for (key, share) in [
+            ("exclusions.max_fast_share", ex.max_fast_share),
+            (
+                "exclusions.max_same_response_share",
+                ex.max_same_response_share,
+            ),
+        ] {
+            if !(0.0..=1.0).contains(&share) {
+                return err(key, format!("{share} is not a share in [0, 1]"));
+            }
+        }
+        if !(ex.fast_rt_ms.is_finite() && ex.fast_rt_ms >= 0.0) {
+            return err(
+                "exclusions.fast_rt_ms",
+                format!("{} is not a time in ms >= 0", ex.fast_rt_ms),
+            );
+        }
         let st = &self.stimuli;
         match st.kind {
             StimulusKind::Creatures => {

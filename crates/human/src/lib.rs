@@ -9,7 +9,8 @@
 //! - [`api`] and [`server`]: the axum HTTP API and the process around it;
 //! - [`assets`] and [`stimuli`]: the embedded front end and the procedural images;
 //! - [`export`]: CSV long, JSON wide, Psych-DS;
-//! - [`analysis`]: `responses_long` → `learnscope_stats::responses`.
+//! - [`analysis`]: `responses_long` → `learnscope_stats::responses`;
+//! - [`exclusions`]: the pre-registered exclusion rules and flags of HUMAN-TASK §2.5.
 
 pub mod analysis;
 pub mod api;
@@ -17,6 +18,7 @@ pub mod assets;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod exclusions;
 pub mod export;
 pub mod privacy;
 pub mod schedule;

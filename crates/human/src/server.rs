@@ -175,6 +175,10 @@ fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/v1/admin/studies/{id}/analysis",
             get(api::admin_analysis),
+        )
+        .route(
+            "/api/v1/admin/studies/{id}/exclusions",
+            get(api::admin_exclusions),
         );
     Router::new()
         .route("/healthz", get(api::healthz))

@@ -431,6 +431,25 @@ fn serve_demo_stores_a_day_that_export_analyse_and_report_read() {
         out.contains(&format!("{} rows, 1 agents", 8 * 32 * 14)),
         "{out}"
     );
+    // The exclusion table: one completed day of three, nothing excluded or flagged on day 1,
+    // out of the longitudinal analysis until days 2 and 3 exist.
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("p001 "))
+        .unwrap_or_else(|| panic!("no exclusion row: {out}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, ["p001", "1", "no", "yes", "—"], "{out}");
+    // --exclude keeps day 1 of a participant who is only out of the longitudinal analysis.
+    let o = learnscope()
+        .args(["human", "analyse", "--exclude"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).contains(&format!("{} rows, 1 agents", 8 * 32 * 14)),
+        "{}",
+        text(&o)
+    );
     for level in 1..=3 {
         assert!(
             out.contains(&format!(

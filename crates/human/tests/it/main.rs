@@ -5,6 +5,7 @@ mod analysis;
 mod api;
 mod config;
 mod durability;
+mod exclusions;
 mod export;
 mod privacy;
 mod schedule;
