@@ -37,6 +37,13 @@ pub struct RunConfig {
     /// one fixed data set (accessibility, learning-order constancy). Default: `seed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_seed: Option<u64>,
+    /// The seed of the batch order (the sampler's shuffles) when it must not change with
+    /// `seed`: networks that differ only in their initialisation (and dropout draws) see the
+    /// same batches in the same order, e.g. to separate the init's share of an ensemble's
+    /// learning-order variance from the data order's, or members of one batched ensemble.
+    /// Default: `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampler_seed: Option<u64>,
     /// Element type.
     #[serde(default = "default_dtype")]
     pub dtype: DType,
@@ -680,6 +687,11 @@ impl RunConfig {
     /// The seed the data set is built from: `data_seed`, else `seed`.
     pub fn data_seed(&self) -> u64 {
         self.data_seed.unwrap_or(self.seed)
+    }
+
+    /// The seed of the batch order: `sampler_seed`, else `seed`.
+    pub fn sampler_seed(&self) -> u64 {
+        self.sampler_seed.unwrap_or(self.seed)
     }
 
     /// Parses TOML text with overrides; errors name the field (serde's messages list the

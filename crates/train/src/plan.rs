@@ -469,12 +469,13 @@ pub fn build_parts<B: Backend>(
         )));
     }
     let key = RandomKey::root(cfg.seed);
+    // The batch order has its own root when `sampler_seed` is set (by default it is `seed`'s).
     let sampler = EpochSampler::new(
         data.spec().train_len,
         cfg.training.batch_size,
         cfg.training.shuffle,
         cfg.training.drop_last,
-        key,
+        RandomKey::root(cfg.sampler_seed()),
     );
     Ok(TrainerParts {
         dtype: cfg.dtype,
