@@ -111,21 +111,14 @@ async fn trial_upserts_are_idempotent_and_the_first_version_wins() {
     let second = record(&h.cfg, &s, &t, Policy::AlwaysNo);
     let r = h.post(&trials_path(&s), &json!([second, second])).await;
     assert_eq!(r.json(), json!({"stored": [g, g], "n_stored": 1}));
-    let c = h.conn();
-    let n: i64 = c
-        .query_row("SELECT COUNT(*) FROM trial", [], |r| r.get(0))
-        .unwrap();
+    let n = h.scalar("SELECT COUNT(*) FROM trial");
     assert_eq!(n, 1);
-    let sel: i64 = c
-        .query_row("SELECT SUM(selected) FROM label_response", [], |r| r.get(0))
-        .unwrap();
+    let sel = h.scalar("SELECT SUM(selected) FROM label_response");
     assert_eq!(
         sel, 2,
         "the first (perfect) version is kept: 2 of 6 labels selected"
     );
-    let labels: i64 = c
-        .query_row("SELECT COUNT(*) FROM label_response", [], |r| r.get(0))
-        .unwrap();
+    let labels = h.scalar("SELECT COUNT(*) FROM label_response");
     assert_eq!(labels, 6);
 }
 
@@ -257,10 +250,7 @@ async fn client_mistakes_are_4xx_json_and_the_server_keeps_serving() {
     // a rejected batch stores nothing, even its good records
     let r = h.post(&path, &json!([good, unknown])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let n: i64 = h
-        .conn()
-        .query_row("SELECT COUNT(*) FROM trial", [], |r| r.get(0))
-        .unwrap();
+    let n = h.scalar("SELECT COUNT(*) FROM trial");
     assert_eq!(n, 0);
 
     // tokens: a wrong or malformed token is a 404, for every session endpoint
@@ -466,10 +456,7 @@ async fn failing_the_attention_check_gives_the_failed_attention_code() {
         h.play_day(&s, Policy::Perfect, None).await.json()["code_kind"],
         "completed"
     );
-    let passed: i64 = h
-        .conn()
-        .query_row("SELECT SUM(passed) FROM attention_check", [], |r| r.get(0))
-        .unwrap();
+    let passed = h.scalar("SELECT SUM(passed) FROM attention_check");
     assert_eq!(passed, 1);
 }
 

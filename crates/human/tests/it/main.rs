@@ -184,6 +184,11 @@ impl Harness {
     pub fn conn(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.db).unwrap()
     }
+
+    /// The one integer a query answers (`SELECT COUNT(*) …`, `SELECT SUM(…) …`).
+    pub fn scalar(&self, sql: &str) -> i64 {
+        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
 }
 
 impl Drop for Harness {
