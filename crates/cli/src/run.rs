@@ -55,8 +55,21 @@ pub fn install_signal_handlers() -> Result<StopSignal> {
     Ok(stop)
 }
 
-/// Prints how the run ended; returns the exit code.
+/// Prints how the run ended (each member of an ensemble on its own line); returns the exit
+/// code (an ensemble's is its worst member's).
 pub fn report(result: &RunResult) -> i32 {
+    if !result.members.is_empty() {
+        println!(
+            "ensemble of {} networks in {}:",
+            result.members.len(),
+            result.dir.display()
+        );
+        for (i, m) in result.members.iter().enumerate() {
+            print!("  member {i}: ");
+            report(m);
+        }
+        return result.exit_code;
+    }
     let dir = result.dir.display();
     match &result.outcome {
         RunOutcome::Completed { final_loss } => {
@@ -113,8 +126,15 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     };
     let code = report(&result);
     if let Some(root) = &args.tensorboard {
-        let file = crate::export::tensorboard_of(&result.dir, root)?;
-        eprintln!("TensorBoard events: {}", file.display());
+        let dirs: Vec<&std::path::Path> = if result.members.is_empty() {
+            vec![&result.dir]
+        } else {
+            result.members.iter().map(|m| m.dir.as_path()).collect()
+        };
+        for dir in dirs {
+            let file = crate::export::tensorboard_of(dir, root)?;
+            eprintln!("TensorBoard events: {}", file.display());
+        }
     }
     Ok(code)
 }

@@ -92,4 +92,17 @@ pub trait Model<B: Backend>: ParamTree<B> + Send {
     fn tap_names(&self) -> Vec<String>;
     /// A deep copy (for scratch evaluations such as `grad_at`).
     fn clone_model(&self) -> Box<dyn Model<B>>;
+    /// The number of independent networks trained as this model: 1, or N for an
+    /// [`crate::Ensemble`].
+    fn members(&self) -> usize {
+        1
+    }
+    /// Member `i` of an ensemble (`None` for a single network).
+    fn member(&self, _i: usize) -> Option<&dyn Model<B>> {
+        None
+    }
+    /// Member `i` of an ensemble, mutably (`None` for a single network).
+    fn member_mut(&mut self, _i: usize) -> Option<&mut dyn Model<B>> {
+        None
+    }
 }

@@ -64,6 +64,18 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn mul(&self, a: &Tensor<Self>, b: &Tensor<Self>, out: &mut Tensor<Self>);
     /// Σ aᵢbᵢ, accumulated in f64 over fixed chunks.
     fn dot(&self, a: &Tensor<Self>, b: &Tensor<Self>) -> f64;
+    /// For `src` read as `[rows, a]` and `dst` as `[rows, b]` (both 2-D-readable with the same
+    /// number of rows): `dst[i, dst_col + j] ← src[i, src_col + j]` for `j < cols`; the other
+    /// columns of `dst` are untouched. The logits of ensemble members live in column blocks of
+    /// one `[batch, members·outputs]` tensor (`learnscope_models::Ensemble`).
+    fn copy_columns(
+        &self,
+        src: &Tensor<Self>,
+        src_col: usize,
+        dst: &mut Tensor<Self>,
+        dst_col: usize,
+        cols: usize,
+    );
     /// For `x` read as `[rows, cols]`: `out[j] ← scale·Σᵢ x[i, j]` (`out` has `cols` elements).
     fn sum_rows(&self, x: &Tensor<Self>, scale: f64, out: &mut Tensor<Self>);
 

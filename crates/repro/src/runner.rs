@@ -84,6 +84,10 @@ pub struct RunResult {
     pub exit_code: i32,
     /// Steps per second of this invocation (wall clock).
     pub steps_per_second: f64,
+    /// For an ensemble (`members = N`): each member's result, its run directory
+    /// `<dir>/member-<i>`; the fields above then summarise them (the worst status and exit
+    /// code, the first member's outcome unless one did not complete).
+    pub members: Vec<RunResult>,
 }
 
 /// Progress callback: (step, total steps, training-batch loss).
@@ -266,6 +270,98 @@ fn drive<B: Backend>(
         status,
         exit_code,
         steps_per_second: steps as f64 / secs.max(1e-9),
+        members: Vec::new(),
+    })
+}
+
+/// Finishes one member's run directory after the ensemble's loop.
+fn finish_member(
+    mut sink: StoreSink,
+    outcome: &RunOutcome,
+    secs: f64,
+    steps: u64,
+) -> Result<RunResult, RunError> {
+    let dir = sink.writer.dir().to_path_buf();
+    let at = match outcome {
+        RunOutcome::Completed { .. } => steps,
+        RunOutcome::Diverged { step }
+        | RunOutcome::Stopped { step, .. }
+        | RunOutcome::Interrupted { step, .. } => *step,
+    };
+    sink.timing(at, "wall_seconds", secs);
+    let (status, exit_code) = status_of(outcome);
+    if let RunOutcome::Stopped { reason, .. } = outcome {
+        sink.writer.update_manifest(|m| {
+            m.extra
+                .insert("stopped".into(), serde_json::Value::String(reason.clone()));
+        })?;
+    }
+    let error = match outcome {
+        RunOutcome::Diverged { step } => Some(format!("non-finite training loss at step {step}")),
+        _ => None,
+    };
+    sink.writer.finish(status, error)?;
+    Ok(RunResult {
+        dir,
+        outcome: outcome.clone(),
+        status,
+        exit_code,
+        steps_per_second: steps as f64 / secs.max(1e-9),
+        members: Vec::new(),
+    })
+}
+
+/// Trains an ensemble, member i into `writers[i]`, and finishes every member's manifest.
+fn drive_members<B: Backend>(
+    mut trainer: Trainer<B>,
+    dir: PathBuf,
+    writers: Vec<RunWriter>,
+    stop: &StopSignal,
+    mut progress: Option<Progress>,
+) -> Result<RunResult, RunError> {
+    let first = trainer.step();
+    let mut sinks: Vec<StoreSink> = writers
+        .into_iter()
+        .enumerate()
+        .map(|(i, writer)| StoreSink {
+            writer,
+            // Progress follows member 0 (all members take the same steps).
+            progress: if i == 0 { progress.take() } else { None },
+        })
+        .collect();
+    let start = Instant::now();
+    let result = {
+        let mut refs: Vec<&mut dyn RunSink> =
+            sinks.iter_mut().map(|s| s as &mut dyn RunSink).collect();
+        trainer.run_members(&mut refs, stop)
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let steps = trainer.step().saturating_sub(first).max(1);
+    let outcomes = match result {
+        Ok(o) => o,
+        Err(e) => {
+            let msg = e.to_string();
+            for s in sinks {
+                s.writer.finish(RunStatus::Failed, Some(msg.clone()))?;
+            }
+            return Err(e.into());
+        }
+    };
+    let mut members = Vec::with_capacity(outcomes.len());
+    for (sink, outcome) in sinks.into_iter().zip(&outcomes) {
+        members.push(finish_member(sink, outcome, secs, steps)?);
+    }
+    let worst = members
+        .iter()
+        .max_by_key(|m| m.exit_code)
+        .expect("at least one member");
+    Ok(RunResult {
+        dir,
+        outcome: worst.outcome.clone(),
+        status: worst.status,
+        exit_code: worst.exit_code,
+        steps_per_second: steps as f64 / secs.max(1e-9),
+        members,
     })
 }
 
@@ -309,6 +405,9 @@ fn start_on<B: Backend>(
         Some(out) => create_exact_run_dir(out)?,
         None => create_run_dir(&req.runs_root, &cfg.name, &toml, SystemTime::now())?,
     };
+    if let Some(n) = cfg.members {
+        return start_ensemble(req, dir, n, parts, be, stop, progress);
+    }
     let mut manifest = manifest_for(cfg, &be);
     manifest.reproduce = req.reproduce.clone();
     for f in parts.data.source_files() {
@@ -316,6 +415,46 @@ fn start_on<B: Backend>(
     }
     let writer = RunWriter::create(&dir, manifest, &toml)?;
     drive(Trainer::new(parts), writer, stop, progress)
+}
+
+/// The name of the file holding an ensemble's configuration in its directory (the members'
+/// run directories `member-<i>` sit beside it).
+pub const ENSEMBLE_CONFIG: &str = "ensemble.toml";
+
+/// An ensemble's directory: its configuration, then one run directory per member holding the
+/// member's solo configuration ([`RunConfig::member_config`]), so each member directory is an
+/// ordinary run (readable, reportable and resumable on its own).
+#[allow(clippy::too_many_arguments)]
+fn start_ensemble<B: Backend>(
+    req: &RunRequest,
+    dir: PathBuf,
+    n: usize,
+    parts: learnscope_train::TrainerParts<B>,
+    be: B,
+    stop: &StopSignal,
+    progress: Option<Progress>,
+) -> Result<RunResult, RunError> {
+    let cfg = &req.config;
+    let path = dir.join(ENSEMBLE_CONFIG);
+    std::fs::write(&path, cfg.to_toml()).map_err(|e| StoreError::io("write", &path, e))?;
+    let mut data_files = Vec::new();
+    for f in parts.data.source_files() {
+        data_files.push(sha256_file(f)?);
+    }
+    let mut writers = Vec::with_capacity(n);
+    for i in 0..n {
+        let member = cfg.member_config(i);
+        let mdir = create_exact_run_dir(&dir.join(format!("member-{i}")))?;
+        let mut manifest = manifest_for(&member, &be);
+        manifest.reproduce = req.reproduce.clone();
+        manifest.data_files = data_files.clone();
+        manifest.extra.insert(
+            "ensemble".into(),
+            serde_json::json!({ "members": n, "member": i, "seed": cfg.seed }),
+        );
+        writers.push(RunWriter::create(&mdir, manifest, &member.to_toml())?);
+    }
+    drive_members(Trainer::new(parts), dir, writers, stop, progress)
 }
 
 /// The trainer of the run in `dir` (configuration `cfg`) restored from its checkpoint `step`,
@@ -363,6 +502,9 @@ pub fn resume_run(
     stop: &StopSignal,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunError> {
+    if dir.join(ENSEMBLE_CONFIG).is_file() {
+        return resume_ensemble(dir, stop, progress);
+    }
     let reader = RunReader::open(dir)?;
     let cfg = RunConfig::parse(&reader.config_toml, &[])?;
     let Some(step) = reader.latest_checkpoint() else {
@@ -381,6 +523,62 @@ pub fn resume_run(
     on_device!(&cfg, be => {
         let trainer = restore_trainer_on(dir, &reader, &cfg, step, be)?;
         continue_run(dir, step, trainer, stop, progress)
+    })
+}
+
+/// Continues an interrupted ensemble: each member directory that has not completed, diverged
+/// or stopped is resumed on its own (a member directory is an ordinary run, and the member's
+/// solo continuation is bit-identical to the batched one).
+fn resume_ensemble(
+    dir: &Path,
+    stop: &StopSignal,
+    mut progress: Option<Progress>,
+) -> Result<RunResult, RunError> {
+    let path = dir.join(ENSEMBLE_CONFIG);
+    let text = std::fs::read_to_string(&path).map_err(|e| StoreError::io("read", &path, e))?;
+    let cfg = RunConfig::parse(&text, &[])?;
+    let n = cfg.members.unwrap_or(1);
+    let mut members = Vec::with_capacity(n);
+    for i in 0..n {
+        let mdir = dir.join(format!("member-{i}"));
+        let reader = RunReader::open(&mdir)?;
+        let status = reader.manifest.status;
+        let result = if matches!(status, RunStatus::Interrupted | RunStatus::Running) {
+            resume_run(&mdir, stop, progress.take())?
+        } else {
+            let (_, exit_code) = match status {
+                RunStatus::Diverged => (status, 1),
+                _ => (status, 0),
+            };
+            RunResult {
+                dir: mdir,
+                outcome: match status {
+                    RunStatus::Diverged => RunOutcome::Diverged {
+                        step: reader.records().last().map_or(0, |r| r.step),
+                    },
+                    _ => RunOutcome::Completed {
+                        final_loss: f64::NAN,
+                    },
+                },
+                status,
+                exit_code,
+                steps_per_second: 0.0,
+                members: Vec::new(),
+            }
+        };
+        members.push(result);
+    }
+    let worst = members
+        .iter()
+        .max_by_key(|m| m.exit_code)
+        .expect("at least one member");
+    Ok(RunResult {
+        dir: dir.to_path_buf(),
+        outcome: worst.outcome.clone(),
+        status: worst.status,
+        exit_code: worst.exit_code,
+        steps_per_second: 0.0,
+        members,
     })
 }
 

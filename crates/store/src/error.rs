@@ -210,8 +210,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// An [`StoreError::Io`] for `op` on `path`.
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An [`StoreError::Io`] for `op` on `path`: an I/O failure of `op` on `path` (also for callers writing beside a run directory).
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         StoreError::Io {
             op,
             path: path.into(),

@@ -5,7 +5,7 @@
 //! config. Probes are listed as `[[probes]]` tables with a `kind`; their own fields are checked
 //! by the probe registry (learnscope-probes).
 
-use learnscope_core::{DType, LrSchedule};
+use learnscope_core::{DType, LrSchedule, RandomKey};
 use learnscope_nn::loss::{Loss, LossKind, Reduction};
 use learnscope_nn::optim::OptimizerConfig;
 use learnscope_nn::Activation;
@@ -44,6 +44,11 @@ pub struct RunConfig {
     /// Default: `seed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampler_seed: Option<u64>,
+    /// Train this many networks as one batched ensemble ([`learnscope_models::Ensemble`]):
+    /// member i is the run [`RunConfig::member_config`]`(i)` (seed derived from `member/i`,
+    /// this run's data and batch order), bit for bit, written to its own run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<usize>,
     /// Element type.
     #[serde(default = "default_dtype")]
     pub dtype: DType,
@@ -694,6 +699,28 @@ impl RunConfig {
         self.sampler_seed.unwrap_or(self.seed)
     }
 
+    /// The seed of ensemble member `i`: the root key of `seed` derived by `member/i`, its top
+    /// bit cleared (TOML integers are signed 64-bit, and the member's `config.toml` must hold it).
+    pub fn member_seed(&self, i: usize) -> u64 {
+        RandomKey::root(self.seed)
+            .derive(&format!("member/{i}"))
+            .raw()
+            & (i64::MAX as u64)
+    }
+
+    /// The solo configuration of ensemble member `i`: this one without `members`, with the
+    /// member's seed and this run's data seed and batch-order seed written out, so that
+    /// `learnscope run` on it trains exactly the member.
+    pub fn member_config(&self, i: usize) -> RunConfig {
+        RunConfig {
+            seed: self.member_seed(i),
+            data_seed: Some(self.data_seed()),
+            sampler_seed: Some(self.sampler_seed()),
+            members: None,
+            ..self.clone()
+        }
+    }
+
     /// Parses TOML text with overrides; errors name the field (serde's messages list the
     /// allowed fields and variants).
     pub fn parse(text: &str, sets: &[String]) -> Result<Self, TrainError> {
@@ -740,6 +767,9 @@ impl RunConfig {
         }
         if self.steps == 0 {
             return bad("steps", "0".into(), ">= 1");
+        }
+        if self.members == Some(0) {
+            return bad("members", "0".into(), ">= 1");
         }
         self.device()?;
         self.lr

@@ -16,7 +16,7 @@ use learnscope_data::transform::apply_transforms;
 use learnscope_data::{
     Dataset, EpochSampler, HierarchyInputs, HierarchySpec, InMemoryDataset, Split, TargetKind,
 };
-use learnscope_models::{DeepLinearConfig, DeepLinearInit, MlpConfig, MlpInit, Model};
+use learnscope_models::{DeepLinearConfig, DeepLinearInit, Ensemble, MlpConfig, MlpInit, Model};
 use learnscope_nn::loss::{HostTargets, Loss};
 use learnscope_nn::optim::Optimizer;
 use learnscope_nn::Backend;
@@ -441,33 +441,52 @@ pub struct ProbeContext<'a> {
     pub model_name: &'a str,
 }
 
-/// All parts of a trainer for `cfg` on backend `be`; `make_probes` builds the probes.
+/// All parts of a trainer for `cfg` on backend `be`; `make_probes` builds the probes (called
+/// once per network, with that network's context: an ensemble member's seed is its own). With `members = N` the
+/// model is an [`Ensemble`] of the networks of [`RunConfig::member_config`]`(0 … N−1)`: one data
+/// set, one batch order, N initialisations.
 pub fn build_parts<B: Backend>(
     cfg: &RunConfig,
     be: B,
-    make_probes: impl FnOnce(&ProbeContext<'_>) -> Result<Vec<Box<dyn Probe<B>>>, String>,
+    mut make_probes: impl FnMut(&ProbeContext<'_>) -> Result<Vec<Box<dyn Probe<B>>>, String>,
 ) -> Result<TrainerParts<B>, TrainError> {
     cfg.validate()?;
     let data = build_data(cfg)?;
-    let model = build_model(cfg, &be, data.as_ref())?;
     let loss = cfg.loss.loss();
-    let probes = make_probes(&ProbeContext {
-        param_names: &model.param_names(),
-        data: data.as_ref(),
-        loss: &loss,
-        lr: &cfg.lr,
-        seed: cfg.seed,
-        model_name: &model.spec().name,
-    })
-    .map_err(TrainError::Config)?;
-    let mut names: Vec<&str> = probes.iter().map(|p| p.name()).collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(TrainError::Config(format!(
-            "two probes are named `{}`; give one a `name`",
-            w[0]
-        )));
+    let networks: Vec<RunConfig> = match cfg.members {
+        None => vec![cfg.clone()],
+        Some(n) => (0..n).map(|i| cfg.member_config(i)).collect(),
+    };
+    let mut models = Vec::with_capacity(networks.len());
+    let mut probes = Vec::with_capacity(networks.len());
+    for net in &networks {
+        let model = build_model(net, &be, data.as_ref())?;
+        let list = make_probes(&ProbeContext {
+            param_names: &model.param_names(),
+            data: data.as_ref(),
+            loss: &loss,
+            lr: &net.lr,
+            seed: net.seed,
+            model_name: &model.spec().name,
+        })
+        .map_err(TrainError::Config)?;
+        let mut names: Vec<&str> = list.iter().map(|p| p.name()).collect();
+        names.sort();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(TrainError::Config(format!(
+                "two probes are named `{}`; give one a `name`",
+                w[0]
+            )));
+        }
+        models.push(model);
+        probes.push(list);
     }
+    let model: Box<dyn Model<B>> = if cfg.members.is_none() {
+        models.pop().expect("one network")
+    } else {
+        let keys = networks.iter().map(|n| RandomKey::root(n.seed)).collect();
+        Box::new(Ensemble::new(models, keys)?)
+    };
     let key = RandomKey::root(cfg.seed);
     // The batch order has its own root when `sampler_seed` is set (by default it is `seed`'s).
     let sampler = EpochSampler::new(

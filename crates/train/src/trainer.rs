@@ -1,5 +1,12 @@
 //! The one training loop. See [`crate::probe`] for the order of work within a step.
 //!
+//! The model is one network or an ensemble of N ([`learnscope_models::Ensemble`], trained on
+//! one batch sequence with the loss Σᵢ Lᵢ of [`GroupedLoss`]). Each member has its own probes,
+//! sink (run directory) and checkpoints, holding exactly what the member's solo run would hold:
+//! its own parameter names, optimizer state and probe states. A member whose loss stops being
+//! finite is frozen (no more updates or records) and ends `Diverged`, as its solo run would;
+//! one whose probe asks to stop ends `Stopped`; the others train on.
+//!
 //! Checkpoints hold the state *before* step t's update (θ_t, optimizer state after t updates,
 //! probe states) and are written at the top of step t, before anything of step t is recorded;
 //! resuming from step t therefore re-runs step t exactly, and the sink keeps only records of
@@ -7,13 +14,14 @@
 //! learning rates from a schedule (a function of the step), so nothing else needs saving.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use learnscope_core::{DType, LrSchedule, RandomKey};
 use learnscope_data::{Batch, Dataset, EpochSampler, Split};
 use learnscope_models::{Model, TapRequest, Taps};
-use learnscope_nn::loss::Loss;
+use learnscope_nn::loss::{GroupedLoss, Loss};
 use learnscope_nn::optim::Optimizer;
 use learnscope_nn::{Backend, ForwardCtx, Mode, Tensor};
 
@@ -78,21 +86,22 @@ pub struct TrainerParts<B: Backend> {
     pub be: B,
     /// Element type of the run.
     pub dtype: DType,
-    /// The model, freshly initialised.
+    /// The model, freshly initialised: one network, or an ensemble whose members all see the
+    /// same batches.
     pub model: Box<dyn Model<B>>,
     /// The data set.
     pub data: Arc<dyn Dataset>,
     /// Batch order.
     pub sampler: EpochSampler,
-    /// Loss.
+    /// Loss (of each member).
     pub loss: Loss,
     /// Optimizer.
     pub optimizer: Optimizer<B>,
     /// Learning-rate schedule.
     pub lr: LrSchedule,
-    /// Probes (unique names).
-    pub probes: Vec<Box<dyn Probe<B>>>,
-    /// The run's root key (dropout draws).
+    /// Probes (unique names), one list per member (one list for a single network).
+    pub probes: Vec<Vec<Box<dyn Probe<B>>>>,
+    /// The run's root key (dropout draws; an ensemble's members hold their own).
     pub key: RandomKey,
     /// Number of updates.
     pub steps: u64,
@@ -104,9 +113,19 @@ pub struct TrainerParts<B: Backend> {
     pub probe_batch: (Split, usize),
 }
 
+/// One member's view: its parameters' positions in the model's order, its probes and, once
+/// it has ended (diverged or stopped), its outcome.
+struct Member<B: Backend> {
+    params: Range<usize>,
+    probes: Vec<Box<dyn Probe<B>>>,
+    ended: Option<RunOutcome>,
+}
+
 /// The training loop and its state.
 pub struct Trainer<B: Backend> {
     p: TrainerParts<B>,
+    members: Vec<Member<B>>,
+    grouped: Option<GroupedLoss<B>>,
     step: u64,
     names: Vec<String>,
     theta_init: Vec<Tensor<B>>,
@@ -128,18 +147,81 @@ fn sink_err(e: String) -> TrainError {
     TrainError::Sink(e)
 }
 
+/// Member `i` of `model` (the model itself when it is a single network).
+fn member_of<B: Backend>(model: &dyn Model<B>, i: usize) -> &dyn Model<B> {
+    match model.member(i) {
+        Some(m) => m,
+        None => model,
+    }
+}
+
+/// Member `i` of `model`, mutably.
+fn member_of_mut<B: Backend>(model: &mut dyn Model<B>, i: usize) -> &mut dyn Model<B> {
+    if model.members() == 1 {
+        return model;
+    }
+    model.member_mut(i).expect("member index below members()")
+}
+
+/// The taps of member `i` (an ensemble's are named `member{i}/<tap>`).
+fn member_taps<B: Backend>(taps: &Taps<B>, i: usize, n: usize) -> Taps<B> {
+    if n == 1 {
+        return taps.clone();
+    }
+    let prefix = format!("member{i}/");
+    taps.iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
+        .collect()
+}
+
+fn batch_loss_metric(value: f64) -> Metric {
+    Metric {
+        probe: "trainer".into(),
+        key: "batch_loss".into(),
+        split: "train".into(),
+        layer: None,
+        index: None,
+        index2: None,
+        value,
+    }
+}
+
 impl<B: Backend> Trainer<B> {
     /// A trainer at step 0 (θ₀ is the model as given).
-    pub fn new(parts: TrainerParts<B>) -> Self {
+    ///
+    /// # Panics
+    /// If there is not one probe list per member of the model.
+    pub fn new(mut parts: TrainerParts<B>) -> Self {
         let mut names = Vec::new();
         let mut theta_init = Vec::new();
         parts.model.visit_params(&mut |p| {
             names.push(p.name.clone());
             theta_init.push(p.value.clone());
         });
+        let n = parts.model.members();
+        assert_eq!(
+            parts.probes.len(),
+            n,
+            "Trainer::new: {} probe lists for a model of {n} members",
+            parts.probes.len()
+        );
+        let mut members = Vec::with_capacity(n);
+        let mut first = 0;
+        for (i, probes) in std::mem::take(&mut parts.probes).into_iter().enumerate() {
+            let mut count = 0;
+            member_of(parts.model.as_ref(), i).visit_params(&mut |_| count += 1);
+            members.push(Member {
+                params: first..first + count,
+                probes,
+                ended: None,
+            });
+            first += count;
+        }
         let dlogits = Tensor::empty(&parts.be, parts.dtype);
         Trainer {
+            grouped: (n > 1).then(|| GroupedLoss::new(parts.loss, n)),
             p: parts,
+            members,
             step: 0,
             names,
             theta_init,
@@ -160,96 +242,125 @@ impl<B: Backend> Trainer<B> {
         self.p.model.as_ref()
     }
 
-    /// Restores a checkpoint written by this configuration.
+    /// The number of networks trained (1, or an ensemble's N).
+    pub fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Restores a checkpoint written by this configuration (a single network).
     pub fn restore(
         &mut self,
         tensors: &[NamedTensor],
         state: &TrainState,
     ) -> Result<(), TrainError> {
-        let by_name: BTreeMap<&str, &NamedTensor> =
-            tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+        self.restore_members(&[(tensors, state)])
+    }
+
+    /// Restores one checkpoint per member, all of the same step (each as the member's solo run
+    /// wrote it).
+    pub fn restore_members(
+        &mut self,
+        checkpoints: &[(&[NamedTensor], &TrainState)],
+    ) -> Result<(), TrainError> {
+        let n = self.members.len();
+        if checkpoints.len() != n {
+            return Err(TrainError::Checkpoint(format!(
+                "{} checkpoints for {n} members",
+                checkpoints.len()
+            )));
+        }
+        let state0 = checkpoints[0].1;
+        if let Some((i, _)) = checkpoints.iter().enumerate().find(|(_, (_, s))| {
+            s.step != state0.step || s.optimizer_steps != state0.optimizer_steps
+        }) {
+            return Err(TrainError::Checkpoint(format!(
+                "member {i}'s checkpoint is of step {}, member 0's of step {}",
+                checkpoints[i].1.step, state0.step
+            )));
+        }
         let be = self.p.be.clone();
-        let mut problem = None;
-        self.p
-            .model
-            .visit_params_mut(&mut |p| match by_name.get(p.name.as_str()) {
-                Some(n) => match from_named(&be, n, p.value.dtype(), p.value.shape()) {
+        let slots = self.p.optimizer.config().slot_names();
+        let mut all_slots = Vec::new();
+        for (i, (tensors, state)) in checkpoints.iter().enumerate() {
+            let by_name: BTreeMap<&str, &NamedTensor> =
+                tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+            let model = member_of_mut(self.p.model.as_mut(), i);
+            let mut problem = None;
+            model.visit_params_mut(&mut |p| match by_name.get(p.name.as_str()) {
+                Some(t) => match from_named(&be, t, p.value.dtype(), p.value.shape()) {
                     Ok(t) => p.value = t,
                     Err(e) => problem = Some(e),
                 },
                 None => problem = Some(format!("parameter `{}` missing", p.name)),
             });
-        self.p
-            .model
-            .visit_buffers_mut(&mut |b| match by_name.get(b.name.as_str()) {
-                Some(n) => match from_named(&be, n, b.value.dtype(), b.value.shape()) {
+            model.visit_buffers_mut(&mut |b| match by_name.get(b.name.as_str()) {
+                Some(t) => match from_named(&be, t, b.value.dtype(), b.value.shape()) {
                     Ok(t) => b.value = t,
                     Err(e) => problem = Some(e),
                 },
                 None => problem = Some(format!("buffer `{}` missing", b.name)),
             });
-        if let Some(e) = problem {
-            return Err(TrainError::Checkpoint(e));
-        }
-        let slots = self.p.optimizer.config().slot_names();
-        if state.optimizer_steps > 0 && !slots.is_empty() {
-            let mut all = Vec::new();
-            let mut problem = None;
-            self.p.model.visit_params(&mut |p| {
-                let mut per = Vec::new();
-                for slot in slots {
-                    let name = format!("opt/{}/{slot}", p.name);
-                    match by_name
-                        .get(name.as_str())
-                        .map(|n| from_named(&be, n, p.value.dtype(), p.value.shape()))
-                    {
-                        Some(Ok(t)) => per.push(t),
-                        Some(Err(e)) => problem = Some(e),
-                        None => problem = Some(format!("optimizer state `{name}` missing")),
+            if state.optimizer_steps > 0 {
+                model.visit_params(&mut |p| {
+                    let mut per = Vec::new();
+                    for slot in slots {
+                        let name = format!("opt/{}/{slot}", p.name);
+                        match by_name
+                            .get(name.as_str())
+                            .map(|t| from_named(&be, t, p.value.dtype(), p.value.shape()))
+                        {
+                            Some(Ok(t)) => per.push(t),
+                            Some(Err(e)) => problem = Some(e),
+                            None => problem = Some(format!("optimizer state `{name}` missing")),
+                        }
                     }
-                }
-                all.push(per);
-            });
-            if let Some(e) = problem {
-                return Err(TrainError::Checkpoint(e));
+                    all_slots.push(per);
+                });
             }
+            if let Some(e) = problem {
+                let whose = if n == 1 {
+                    String::new()
+                } else {
+                    format!("member {i}: ")
+                };
+                return Err(TrainError::Checkpoint(format!("{whose}{e}")));
+            }
+            for probe in &mut self.members[i].probes {
+                let st = state
+                    .probes
+                    .get(probe.name())
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                probe.restore(&st).map_err(|e| {
+                    TrainError::Checkpoint(format!("probe `{}`: {e}", probe.name()))
+                })?;
+            }
+        }
+        if state0.optimizer_steps > 0 {
+            // A stateless optimizer (plain SGD) gets empty slot lists: only the count matters.
             self.p
                 .optimizer
-                .restore(self.p.model.as_ref(), state.optimizer_steps, all)?;
-        } else if state.optimizer_steps > 0 {
-            // Stateless optimizer: only the step count matters.
-            self.p.optimizer.restore(
-                self.p.model.as_ref(),
-                state.optimizer_steps,
-                vec![vec![]; self.names.len()],
-            )?;
+                .restore(self.p.model.as_ref(), state0.optimizer_steps, all_slots)?;
         }
-        for probe in &mut self.p.probes {
-            let st = state
-                .probes
-                .get(probe.name())
-                .cloned()
-                .unwrap_or(serde_json::Value::Null);
-            probe
-                .restore(&st)
-                .map_err(|e| TrainError::Checkpoint(format!("probe `{}`: {e}", probe.name())))?;
-        }
-        self.step = state.step;
-        self.last_checkpoint = Some(state.step);
+        self.step = state0.step;
+        self.last_checkpoint = Some(state0.step);
         Ok(())
     }
 
-    fn checkpoint(&mut self, sink: &mut dyn RunSink) -> Result<(), TrainError> {
+    /// Writes member `i`'s checkpoint of the state before step `self.step` to `sink`.
+    fn checkpoint_member(&self, i: usize, sink: &mut dyn RunSink) -> Result<(), TrainError> {
         let be = &self.p.be;
+        let model = member_of(self.p.model.as_ref(), i);
         let mut tensors = Vec::new();
-        self.p
-            .model
-            .visit_params(&mut |p| tensors.push(to_named(be, &p.name, &p.value)));
-        self.p
-            .model
-            .visit_buffers(&mut |b| tensors.push(to_named(be, &b.name, &b.value)));
-        for (name, t) in self.p.optimizer.state_tensors() {
-            tensors.push(to_named(be, &name, t));
+        model.visit_params(&mut |p| tensors.push(to_named(be, &p.name, &p.value)));
+        model.visit_buffers(&mut |b| tensors.push(to_named(be, &b.name, &b.value)));
+        let slots = self.p.optimizer.config().slot_names().len();
+        let range = &self.members[i].params;
+        let opt = self.p.optimizer.state_tensors();
+        if !opt.is_empty() {
+            for (name, t) in &opt[range.start * slots..range.end * slots] {
+                tensors.push(to_named(be, name, t));
+            }
         }
         let (epoch, position, _) = self.p.sampler.locate(self.step);
         let state = TrainState {
@@ -258,60 +369,105 @@ impl<B: Backend> Trainer<B> {
             position,
             optimizer_steps: self.p.optimizer.steps(),
             next_lr: self.p.lr.lr_at(self.step),
-            probes: self
-                .p
+            probes: self.members[i]
                 .probes
                 .iter()
                 .map(|p| (p.name().to_string(), p.state()))
                 .collect(),
         };
         let json = serde_json::to_value(&state).map_err(|e| TrainError::Sink(e.to_string()))?;
-        sink.checkpoint(self.step, tensors, json)
-            .map_err(sink_err)?;
+        sink.checkpoint(self.step, tensors, json).map_err(sink_err)
+    }
+
+    /// Checkpoints every member still training.
+    fn checkpoint(&mut self, sinks: &mut [&mut dyn RunSink]) -> Result<(), TrainError> {
+        for (i, sink) in sinks.iter_mut().enumerate() {
+            if self.members[i].ended.is_none() {
+                self.checkpoint_member(i, &mut **sink)?;
+            }
+        }
         self.last_checkpoint = Some(self.step);
         Ok(())
     }
 
-    /// Runs until the last step, a divergence, a probe's stop, or a signal.
+    /// Runs a single network until the last step, a divergence, a probe's stop, or a signal.
     pub fn run(
         &mut self,
         sink: &mut dyn RunSink,
         stop: &StopSignal,
     ) -> Result<RunOutcome, TrainError> {
+        if self.members.len() != 1 {
+            return Err(TrainError::Config(format!(
+                "an ensemble of {} members needs one sink per member (Trainer::run_members)",
+                self.members.len()
+            )));
+        }
+        Ok(self.run_members(&mut [sink], stop)?.remove(0))
+    }
+
+    /// Runs every member, each recording into its own sink, until the last step, a signal, or
+    /// until each has diverged or been stopped by a probe; one outcome per member.
+    pub fn run_members(
+        &mut self,
+        sinks: &mut [&mut dyn RunSink],
+        stop: &StopSignal,
+    ) -> Result<Vec<RunOutcome>, TrainError> {
+        let n = self.members.len();
+        if sinks.len() != n {
+            return Err(TrainError::Config(format!(
+                "{} sinks for {n} members",
+                sinks.len()
+            )));
+        }
         let be = self.p.be.clone();
         let started_at = self.step;
         loop {
             let t = self.step;
             if t > started_at && self.p.checkpoint_every > 0 && t % self.p.checkpoint_every == 0 {
-                self.checkpoint(sink)?;
+                self.checkpoint(sinks)?;
             }
             if let Some(signal) = stop.requested() {
                 if self.last_checkpoint != Some(t) {
-                    self.checkpoint(sink)?;
+                    self.checkpoint(sinks)?;
                 }
-                return Ok(RunOutcome::Interrupted { step: t, signal });
+                return Ok(self.outcomes(RunOutcome::Interrupted { step: t, signal }));
             }
             let final_obs = t == self.p.steps;
             let (epoch, pos, epoch_end) = self.p.sampler.locate(t);
-            let due: Vec<usize> = (0..self.p.probes.len())
-                .filter(|&i| final_obs || self.p.probes[i].schedule().is_due(t, epoch_end))
+            let mut due: Vec<Vec<usize>> = self
+                .members
+                .iter()
+                .map(|m| {
+                    if m.ended.is_some() {
+                        return Vec::new();
+                    }
+                    (0..m.probes.len())
+                        .filter(|&i| final_obs || m.probes[i].schedule().is_due(t, epoch_end))
+                        .collect()
+                })
                 .collect();
             let mut tap_names = Vec::new();
             let mut grad_tap_names = Vec::new();
             let mut splits = Vec::new();
             let mut output_splits = Vec::new();
             let mut probe_tap_names = Vec::new();
-            for &i in &due {
-                let n = self.p.probes[i].needs();
-                tap_names.extend(n.taps);
-                grad_tap_names.extend(n.grad_taps);
-                splits.extend(n.eval_splits);
-                splits.extend(n.outputs.iter().copied());
-                output_splits.extend(n.outputs);
-                probe_tap_names.extend(n.probe_taps);
+            for (m, due) in self.members.iter().zip(&due) {
+                for &i in due {
+                    let n = m.probes[i].needs();
+                    tap_names.extend(n.taps);
+                    grad_tap_names.extend(n.grad_taps);
+                    splits.extend(n.eval_splits);
+                    splits.extend(n.outputs.iter().copied());
+                    output_splits.extend(n.outputs);
+                    probe_tap_names.extend(n.probe_taps);
+                }
             }
             splits.sort();
             splits.dedup();
+            for v in [&mut tap_names, &mut grad_tap_names, &mut probe_tap_names] {
+                v.sort();
+                v.dedup();
+            }
             let req = |v: Vec<String>| {
                 if v.is_empty() {
                     TapRequest::None
@@ -336,70 +492,83 @@ impl<B: Backend> Trainer<B> {
             let ctx = ForwardCtx::new(Mode::Train, t, self.p.key);
             let fwd = self.p.model.forward(&batch.x, &ctx, &tap_req)?;
             let taps: Taps<B> = fwd.taps;
-            let batch_loss = self.p.loss.forward_backward(
-                &be,
-                fwd.logits,
-                &batch.targets(),
-                &mut self.dlogits,
-            )?;
-            if !batch_loss.is_finite() {
-                sink.record(
-                    t,
-                    epoch,
-                    Metric {
-                        probe: "trainer".into(),
-                        key: "batch_loss".into(),
-                        split: "train".into(),
-                        layer: None,
-                        index: None,
-                        index2: None,
-                        value: batch_loss,
-                    },
-                )
-                .map_err(sink_err)?;
-                sink.end_step(t).map_err(sink_err)?;
-                return Ok(RunOutcome::Diverged { step: t });
+            let losses = match &mut self.grouped {
+                None => vec![self.p.loss.forward_backward(
+                    &be,
+                    fwd.logits,
+                    &batch.targets(),
+                    &mut self.dlogits,
+                )?],
+                Some(g) => {
+                    g.forward_backward(&be, fwd.logits, &batch.targets(), &mut self.dlogits)?
+                }
+            };
+            for (i, sink) in sinks.iter_mut().enumerate() {
+                if self.members[i].ended.is_none() && !losses[i].is_finite() {
+                    sink.record(t, epoch, batch_loss_metric(losses[i]))
+                        .map_err(sink_err)?;
+                    sink.end_step(t).map_err(sink_err)?;
+                    self.members[i].ended = Some(RunOutcome::Diverged { step: t });
+                }
             }
+            if self.members.iter().all(|m| m.ended.is_some()) {
+                return Ok(self.outcomes(RunOutcome::Diverged { step: t }));
+            }
+            // A member that diverged at this step observes nothing more.
+            for (d, m) in due.iter_mut().zip(&self.members) {
+                if m.ended.is_some() {
+                    d.clear();
+                }
+            }
+            let any_due = due.iter().any(|d| !d.is_empty());
             let grad_taps = self.p.model.backward(&self.dlogits, &grad_req)?;
 
-            let mut eval = BTreeMap::<Split, EvalSummary>::new();
-            let mut probe_taps = Taps::<B>::new();
+            let mut evals = Vec::with_capacity(n);
+            let mut probe_taps = Vec::with_capacity(n);
             let (mut theta, mut grads) = (Vec::new(), Vec::new());
-            if !due.is_empty() {
-                for &s in &splits {
-                    let summary = evaluate(
-                        self.p.model.as_mut(),
-                        self.p.data.as_ref(),
-                        s,
-                        &self.p.loss,
-                        self.p.dtype,
-                        self.p.eval_chunk,
-                        t,
-                        output_splits.contains(&s),
-                    )?;
-                    eval.insert(s, summary);
-                }
-                if !probe_tap_names.is_empty() {
-                    if self.probe_batch.is_none() {
-                        let (split, size) = self.p.probe_batch;
-                        let n = self.p.data.spec().len(split).min(size);
-                        let idx: Vec<usize> = (0..n).collect();
-                        self.probe_batch = Some(Batch::gather(
-                            &be,
+            for (i, due) in due.iter().enumerate() {
+                let mut eval = BTreeMap::<Split, EvalSummary>::new();
+                let mut ptaps = Taps::<B>::new();
+                if !due.is_empty() {
+                    let model = member_of_mut(self.p.model.as_mut(), i);
+                    for &s in &splits {
+                        let summary = evaluate(
+                            model,
                             self.p.data.as_ref(),
-                            split,
-                            &idx,
+                            s,
+                            &self.p.loss,
                             self.p.dtype,
-                        ));
+                            self.p.eval_chunk,
+                            t,
+                            output_splits.contains(&s),
+                        )?;
+                        eval.insert(s, summary);
                     }
-                    let pb = self.probe_batch.as_ref().expect("gathered above");
-                    let pctx = ForwardCtx::new(Mode::Probe, t, self.p.key);
-                    probe_taps = self
-                        .p
-                        .model
-                        .forward(&pb.x, &pctx, &TapRequest::names(probe_tap_names))?
-                        .taps;
+                    if !probe_tap_names.is_empty() {
+                        if self.probe_batch.is_none() {
+                            let (split, size) = self.p.probe_batch;
+                            let n = self.p.data.spec().len(split).min(size);
+                            let idx: Vec<usize> = (0..n).collect();
+                            self.probe_batch = Some(Batch::gather(
+                                &be,
+                                self.p.data.as_ref(),
+                                split,
+                                &idx,
+                                self.p.dtype,
+                            ));
+                        }
+                        let pb = self.probe_batch.as_ref().expect("gathered above");
+                        let pctx = ForwardCtx::new(Mode::Probe, t, self.p.key);
+                        let model = member_of_mut(self.p.model.as_mut(), i);
+                        ptaps = model
+                            .forward(&pb.x, &pctx, &TapRequest::names(probe_tap_names.clone()))?
+                            .taps;
+                    }
                 }
+                evals.push(eval);
+                probe_taps.push(ptaps);
+            }
+            if any_due {
                 self.p.model.visit_params(&mut |p| {
                     theta.push(p.value.clone());
                     grads.push(p.grad.clone());
@@ -407,66 +576,117 @@ impl<B: Backend> Trainer<B> {
             }
             let lr = self.p.lr.lr_at(t);
             if !final_obs {
-                self.p.optimizer.step(&be, self.p.model.as_mut(), lr);
+                let members = &self.members;
+                if members.iter().all(|m| m.ended.is_none()) {
+                    self.p.optimizer.step(&be, self.p.model.as_mut(), lr);
+                } else {
+                    let active = |j: usize| {
+                        members
+                            .iter()
+                            .any(|m| m.ended.is_none() && m.params.contains(&j))
+                    };
+                    self.p
+                        .optimizer
+                        .step_where(&be, self.p.model.as_mut(), lr, &active);
+                }
             }
-            let mut stop_reason = None;
-            if !due.is_empty() {
+            let mut stop_reasons: Vec<Option<String>> = vec![None; n];
+            if any_due {
                 let mut update = Vec::with_capacity(theta.len());
-                let mut i = 0;
+                let mut j = 0;
                 self.p.model.visit_params(&mut |p| {
                     let mut d = p.value.clone();
-                    be.axpy(-1.0, &theta[i], &mut d);
+                    be.axpy(-1.0, &theta[j], &mut d);
                     update.push(d);
-                    i += 1;
+                    j += 1;
                 });
-                let mut out = Collect(Vec::new());
-                for &i in &due {
-                    let probe = &mut self.p.probes[i];
-                    let ctx = StepCtx {
-                        be: &be,
-                        step: t,
-                        epoch,
-                        lr,
-                        batch_loss,
-                        updated: !final_obs,
-                        loss: &self.p.loss,
-                        names: &self.names,
-                        theta: &theta,
-                        theta_init: &self.theta_init,
-                        grads: &grads,
-                        update: &update,
-                        batch: &batch,
-                        taps: &taps,
-                        grad_taps: &grad_taps,
-                        eval: &eval,
-                        probe_batch: self.probe_batch.as_ref(),
-                        probe_taps: &probe_taps,
-                        model: self.p.model.as_ref(),
-                    };
-                    if let Flow::Stop { reason } = probe.observe(&ctx, &mut out)? {
-                        stop_reason.get_or_insert(format!("{}: {reason}", probe.name()));
+                for (i, sink) in sinks.iter_mut().enumerate() {
+                    if due[i].is_empty() {
+                        continue;
                     }
+                    let r = self.members[i].params.clone();
+                    let mtaps = member_taps(&taps, i, n);
+                    let mgrad_taps = member_taps(&grad_taps, i, n);
+                    let model = member_of(self.p.model.as_ref(), i);
+                    let mut out = Collect(Vec::new());
+                    for &k in &due[i] {
+                        let probe = &mut self.members[i].probes[k];
+                        let ctx = StepCtx {
+                            be: &be,
+                            step: t,
+                            epoch,
+                            lr,
+                            batch_loss: losses[i],
+                            updated: !final_obs,
+                            loss: &self.p.loss,
+                            names: &self.names[r.clone()],
+                            theta: &theta[r.clone()],
+                            theta_init: &self.theta_init[r.clone()],
+                            grads: &grads[r.clone()],
+                            update: &update[r.clone()],
+                            batch: &batch,
+                            taps: &mtaps,
+                            grad_taps: &mgrad_taps,
+                            eval: &evals[i],
+                            probe_batch: self.probe_batch.as_ref(),
+                            probe_taps: &probe_taps[i],
+                            model,
+                        };
+                        if let Flow::Stop { reason } = probe.observe(&ctx, &mut out)? {
+                            stop_reasons[i].get_or_insert(format!("{}: {reason}", probe.name()));
+                        }
+                    }
+                    for m in out.0 {
+                        sink.record(t, epoch, m).map_err(sink_err)?;
+                    }
+                    sink.end_step(t).map_err(sink_err)?;
                 }
-                for m in out.0 {
-                    sink.record(t, epoch, m).map_err(sink_err)?;
-                }
-                sink.end_step(t).map_err(sink_err)?;
             }
-            sink.step_done(t, self.p.steps, batch_loss);
+            for (i, sink) in sinks.iter_mut().enumerate() {
+                if self.members[i].ended.is_none() {
+                    sink.step_done(t, self.p.steps, losses[i]);
+                }
+            }
             if final_obs {
                 if self.last_checkpoint != Some(t) {
-                    self.checkpoint(sink)?;
+                    self.checkpoint(sinks)?;
                 }
-                return Ok(RunOutcome::Completed {
-                    final_loss: batch_loss,
-                });
+                return Ok(self
+                    .outcomes(RunOutcome::Completed {
+                        final_loss: f64::NAN,
+                    })
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, o)| match o {
+                        RunOutcome::Completed { .. } => RunOutcome::Completed {
+                            final_loss: losses[i],
+                        },
+                        other => other,
+                    })
+                    .collect());
             }
             self.batch = Some(batch);
             self.step = t + 1;
-            if let Some(reason) = stop_reason {
-                self.checkpoint(sink)?;
-                return Ok(RunOutcome::Stopped { step: t, reason });
+            for (i, reason) in stop_reasons.into_iter().enumerate() {
+                if let Some(reason) = reason {
+                    self.checkpoint_member(i, &mut *sinks[i])?;
+                    self.members[i].ended = Some(RunOutcome::Stopped { step: t, reason });
+                }
+            }
+            if self.members.iter().all(|m| m.ended.is_some()) {
+                self.last_checkpoint = Some(self.step);
+                return Ok(self.outcomes(RunOutcome::Completed {
+                    final_loss: f64::NAN,
+                }));
             }
         }
+    }
+
+    /// Each member's outcome: its own if it has ended, else `rest`.
+    fn outcomes(&self, rest: RunOutcome) -> Vec<RunOutcome> {
+        self.members
+            .iter()
+            .map(|m| m.ended.clone().unwrap_or_else(|| rest.clone()))
+            .collect()
     }
 }

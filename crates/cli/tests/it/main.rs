@@ -3,6 +3,7 @@
 mod common;
 mod data;
 mod demo;
+mod ensemble;
 mod export;
 mod fashion_mnist;
 mod human;

@@ -248,6 +248,32 @@ pub fn detected_isa() -> String {
     }
 }
 
+/// Checks the operands of a column-block copy; `(rows, src columns)`.
+pub(crate) fn column_block<B: Backend>(
+    what: &str,
+    src: &Tensor<B>,
+    dst: &Tensor<B>,
+    src_col: usize,
+    dst_col: usize,
+    cols: usize,
+) -> (usize, usize) {
+    let ((rows, a), (dst_rows, b)) = (src.as_matrix_dims(), dst.as_matrix_dims());
+    assert!(
+        src.dtype() == dst.dtype()
+            && rows == dst_rows
+            && src_col + cols <= a
+            && dst_col + cols <= b,
+        "{what}: columns {src_col}..{} of {:?} ({}) into columns {dst_col}..{} of {:?} ({})",
+        src_col + cols,
+        src.shape(),
+        src.dtype(),
+        dst_col + cols,
+        dst.shape(),
+        dst.dtype()
+    );
+    (rows, a)
+}
+
 fn same_len(what: &str, a: &Tensor<CpuBackend>, b: &Tensor<CpuBackend>) {
     assert_eq!(
         a.len(),
@@ -391,6 +417,26 @@ impl Backend for CpuBackend {
         with_dtype!(src.dtype(), T => {
             let src = host::<T>(src);
             self.split_mut(host_mut::<T>(dst), |d, at| d.copy_from_slice(&src[at..at + d.len()]));
+        })
+    }
+
+    fn copy_columns(
+        &self,
+        src: &Tensor<Self>,
+        src_col: usize,
+        dst: &mut Tensor<Self>,
+        dst_col: usize,
+        cols: usize,
+    ) {
+        let (rows, a) = column_block("copy_columns", src, dst, src_col, dst_col, cols);
+        let b = dst.as_matrix_dims().1;
+        with_dtype!(src.dtype(), T => {
+            let s = host::<T>(src);
+            let d = host_mut::<T>(dst);
+            for r in 0..rows {
+                d[r * b + dst_col..r * b + dst_col + cols]
+                    .copy_from_slice(&s[r * a + src_col..r * a + src_col + cols]);
+            }
         })
     }
 

@@ -42,6 +42,8 @@ pub enum Kernel {
     DotPartial,
     /// Column sums of a row-major matrix, rows in order.
     SumRows,
+    /// A block of columns of one row-major matrix into another.
+    CopyColumns,
     /// Row bias (`z[i, j] += s·b[j]`) and optional activation.
     BiasAct,
     /// Channel bias (`z[n, c, s] += b[c]`) and optional activation.
@@ -90,7 +92,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel, in declaration order.
-    pub const ALL: [Kernel; 29] = [
+    pub const ALL: [Kernel; 30] = [
         Kernel::Fill,
         Kernel::Scale,
         Kernel::Axpy,
@@ -98,6 +100,7 @@ impl Kernel {
         Kernel::Mul,
         Kernel::DotPartial,
         Kernel::SumRows,
+        Kernel::CopyColumns,
         Kernel::BiasAct,
         Kernel::ChannelBiasAct,
         Kernel::ActForward,
@@ -132,6 +135,7 @@ impl Kernel {
             Kernel::Mul => "ls_mul",
             Kernel::DotPartial => "ls_dot_partial",
             Kernel::SumRows => "ls_sum_rows",
+            Kernel::CopyColumns => "ls_copy_columns",
             Kernel::BiasAct => "ls_bias_act",
             Kernel::ChannelBiasAct => "ls_channel_bias_act",
             Kernel::ActForward => "ls_act_forward",
@@ -315,6 +319,14 @@ extern "C" __global__ void ls_sum_rows_SFX(const T* x, u64 rows, u64 cols, doubl
         for (u64 r = 0; r < rows; ++r) acc += x[r * cols + j];
         if (s != (T)1) acc *= s;
         out[j] = acc;
+    }
+}
+
+/* dst[r, dst_col + c] = src[r, src_col + c] for c < cols (row strides a and b); n = rows·cols. */
+extern "C" __global__ void ls_copy_columns_SFX(const T* src, u64 a, u64 src_col, T* dst, u64 b, u64 dst_col, u64 cols, u64 n) {
+    LS_FOR(i, n) {
+        u64 r = i / cols, c = i % cols;
+        dst[r * b + dst_col + c] = src[r * a + src_col + c];
     }
 }
 

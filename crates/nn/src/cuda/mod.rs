@@ -523,6 +523,30 @@ impl Backend for CudaBackend {
         res.unwrap_or_else(|e| panic!("CUDA: copying {:?}: {e}", src.shape));
     }
 
+    fn copy_columns(
+        &self,
+        src: &Tensor<Self>,
+        src_col: usize,
+        dst: &mut Tensor<Self>,
+        dst_col: usize,
+        cols: usize,
+    ) {
+        let (rows, a) = crate::cpu::column_block("copy_columns", src, dst, src_col, dst_col, cols);
+        let b = dst.as_matrix_dims().1;
+        let n = rows * cols;
+        let args = [
+            Arg::U(self.ptr(src)),
+            u(a),
+            u(src_col),
+            Arg::U(self.ptr(dst)),
+            u(b),
+            u(dst_col),
+            u(cols),
+            u(n),
+        ];
+        self.launch_n(Kernel::CopyColumns, src.dtype(), n, &args);
+    }
+
     fn fill(&self, dst: &mut Tensor<Self>, value: f64) {
         let n = dst.len();
         self.launch_n(

@@ -17,10 +17,12 @@
 //! Each loss also reports its optimal constant solution ([`ocs`]): the constant output that
 //! minimises it over a data set's targets, which P1 shows networks learn first.
 
+pub mod grouped;
 pub mod ocs;
 
 use crate::{Backend, NnError, Tensor};
 
+pub use grouped::GroupedLoss;
 pub use ocs::{HostTargets, OptimalConstant};
 
 /// Which loss.

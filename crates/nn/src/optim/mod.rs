@@ -185,6 +185,19 @@ impl<B: Backend> Optimizer<B> {
     /// Applies one update with learning rate `lr` to every parameter of `model`, from the
     /// gradients stored in the parameters.
     pub fn step(&mut self, be: &B, model: &mut dyn ParamTree<B>, lr: f64) {
+        self.step_where(be, model, lr, &|_| true)
+    }
+
+    /// [`Optimizer::step`] for the parameters whose index (in visiting order) `active` accepts;
+    /// the others, and their state, stay as they are (a frozen ensemble member: a diverged
+    /// network's NaN gradient must not touch anything, and the rest train on unchanged).
+    pub fn step_where(
+        &mut self,
+        be: &B,
+        model: &mut dyn ParamTree<B>,
+        lr: f64,
+        active: &dyn Fn(usize) -> bool,
+    ) {
         let first = self.steps == 0;
         let slots = self.config.slot_names();
         if first {
@@ -206,6 +219,9 @@ impl<B: Backend> Optimizer<B> {
         model.visit_params_mut(&mut |p| {
             let st = &mut state[i];
             i += 1;
+            if !active(i - 1) {
+                return;
+            }
             match *config {
                 OptimizerConfig::Sgd {
                     momentum,

@@ -2,6 +2,7 @@
 
 mod cka;
 mod decisions;
+mod ensemble;
 mod harness;
 mod linear_probe;
 mod order;

@@ -306,12 +306,12 @@ probe_batch = { split = "test", size = 5 }
     )
     .unwrap();
     let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let probe = ProbeBatchCheck {
-        schedule: learnscope_core::ProbeSchedule::Every { n: 2 },
-        seen: seen.clone(),
-    };
     let mut t = Trainer::new(
         build_parts(&cfg, CpuBackend::new(1), |_| {
+            let probe = ProbeBatchCheck {
+                schedule: learnscope_core::ProbeSchedule::Every { n: 2 },
+                seen: seen.clone(),
+            };
             Ok(vec![
                 Box::new(probe) as Box<dyn learnscope_train::Probe<CpuBackend>>
             ])

@@ -1,0 +1,175 @@
+//! `members = N`: an ensemble trained as one batched model writes one run directory per member,
+//! and each is byte-identical to the solo run of the `config.toml` it holds (the member's seed
+//! `member/i`, the ensemble's data and batch order). Exact equality is the right tolerance: the
+//! members share no parameter, the loss of a member's block is computed by the same kernel on
+//! the same values, and every update is elementwise per parameter (module docs of
+//! `learnscope_models::Ensemble` and `learnscope_nn::loss::grouped`).
+
+use std::path::Path;
+
+use crate::common::{assert_same_file, checkpoint_files, learnscope, scratch, text};
+
+/// An MLP on separable data, Adam with warmup and a cosine schedule, mid-epoch checkpoints, and
+/// probes that evaluate splits, read parameters and take per-example gradients.
+const MLP: &str = r#"
+name = "ens"
+seed = 5
+dtype = "f64"
+steps = 40
+members = 3
+[data]
+kind = "separable"
+dim = 6
+train = 40
+test = 20
+margin = 0.2
+[model]
+kind = "mlp"
+hidden = [12]
+activation = "tanh"
+[loss]
+kind = "cross_entropy"
+[optimizer]
+kind = "adam"
+[lr]
+base = 0.01
+warmup_steps = 5
+shape = { kind = "cosine", total_steps = 35 }
+[training]
+batch_size = 8
+[checkpoint]
+every = 18
+[[probes]]
+kind = "loss"
+schedule = { kind = "every", n = 3 }
+[[probes]]
+kind = "norms"
+schedule = { kind = "every", n = 7 }
+[[probes]]
+kind = "per_example"
+schedule = { kind = "every", n = 11 }
+"#;
+
+/// A CNN with batch norm (buffers) and dropout (each member draws its masks from its own key),
+/// f32, SGD with momentum, on MNIST-1D sequences reshaped to 1×5×8 images.
+const CNN: &str = r#"
+name = "ens-cnn"
+seed = 11
+dtype = "f32"
+steps = 30
+members = 2
+[data]
+kind = "mnist1d"
+train = 40
+test = 20
+[[transforms]]
+kind = "reshape"
+shape = [1, 5, 8]
+[model]
+kind = "cnn"
+readout = "global_avg"
+hidden = [8]
+hidden_dropout = 0.3
+[[model.blocks]]
+channels = 4
+batch_norm = true
+dropout = 0.2
+[[model.blocks]]
+channels = 6
+stride = 2
+batch_norm = true
+[loss]
+kind = "cross_entropy"
+[optimizer]
+kind = "sgd"
+momentum = 0.9
+[lr]
+base = 0.05
+[training]
+batch_size = 8
+[[probes]]
+kind = "loss"
+schedule = { kind = "every", n = 5 }
+"#;
+
+/// Runs `config` as an ensemble into `dir/ens`, then each member's own `config.toml` alone into
+/// `dir/solo-<i>`, and compares the bytes of metrics and checkpoints.
+fn members_match_their_solo_runs(dir: &Path, config: &str, members: usize) {
+    let cfg = dir.join("exp.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let ens = dir.join("ens");
+    let out = learnscope()
+        .arg("run")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&ens)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains(&format!("ensemble of {members} networks")),
+        "{said}"
+    );
+    assert!(ens.join("ensemble.toml").is_file());
+    let mut seeds = Vec::new();
+    for i in 0..members {
+        let member = ens.join(format!("member-{i}"));
+        let solo = dir.join(format!("solo-{i}"));
+        let member_cfg = std::fs::read_to_string(member.join("config.toml")).unwrap();
+        assert!(!member_cfg.contains("members"), "{member_cfg}");
+        seeds.push(
+            member_cfg
+                .lines()
+                .find(|l| l.starts_with("seed = "))
+                .unwrap()
+                .to_string(),
+        );
+        let out = learnscope()
+            .arg("run")
+            .arg(member.join("config.toml"))
+            .arg("--out")
+            .arg(&solo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        assert_same_file(&member.join("metrics.jsonl"), &solo.join("metrics.jsonl"));
+        assert_same_file(
+            &member.join("metrics.parquet"),
+            &solo.join("metrics.parquet"),
+        );
+        assert!(
+            checkpoint_files(&member) == checkpoint_files(&solo),
+            "member {i}: checkpoints differ from the solo run's"
+        );
+        let manifest = std::fs::read_to_string(member.join("manifest.json")).unwrap();
+        assert!(manifest.contains("\"completed\""), "{manifest}");
+    }
+    seeds.sort();
+    seeds.dedup();
+    assert_eq!(seeds.len(), members, "members must have distinct seeds");
+}
+
+#[test]
+fn each_member_of_a_batched_mlp_ensemble_is_its_solo_run_byte_for_byte() {
+    members_match_their_solo_runs(&scratch("ensemble-mlp"), MLP, 3);
+}
+
+#[test]
+fn each_member_of_a_cnn_ensemble_with_batch_norm_and_dropout_is_its_solo_run() {
+    members_match_their_solo_runs(&scratch("ensemble-cnn"), CNN, 2);
+}
+
+#[test]
+fn members_zero_is_refused_with_the_rule() {
+    let dir = scratch("ensemble-zero");
+    let cfg = dir.join("exp.toml");
+    std::fs::write(&cfg, MLP.replace("members = 3", "members = 0")).unwrap();
+    let out = learnscope().arg("run").arg(&cfg).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("`members` = 0 breaks the rule `>= 1`"),
+        "{}",
+        text(&out)
+    );
+}
