@@ -38,11 +38,15 @@ pub struct ExportArgs {
     tensorboard: Option<PathBuf>,
 }
 
-/// The run directories an input stands for: itself if it has a manifest, else the runs under
-/// its `runs/` (a `reproduce` output directory), in name order.
+/// The run directories an input stands for: itself if it has a manifest, an ensemble's members
+/// in member order, else the runs under its `runs/` (a `reproduce` output directory), in name
+/// order.
 fn expand(input: &Path) -> Result<Vec<PathBuf>> {
     if input.join(MANIFEST_FILE).is_file() {
         return Ok(vec![input.to_path_buf()]);
+    }
+    if let Some(members) = learnscope_store::ensemble_members(input)? {
+        return Ok(members);
     }
     if !input.exists() {
         bail!("{}: no such run directory", input.display());

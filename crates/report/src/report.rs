@@ -95,6 +95,11 @@ impl Report {
         for input in inputs {
             if input.join(MANIFEST_FILE).is_file() {
                 runs.push(RunInput::open(input)?);
+            } else if let Some(members) = learnscope_store::ensemble_members(input)? {
+                // An ensemble (`members = N`): its members, which differ only by seed.
+                for dir in members {
+                    runs.push(RunInput::open(&dir)?);
+                }
             } else if input.join(VERDICT_FILE).is_file() || input.join("runs").is_dir() {
                 if let Some(rows) = read_verdict(input)? {
                     verdicts.push((input.clone(), rows));

@@ -22,7 +22,7 @@ use learnscope_nn::{Backend, CpuBackend};
 use learnscope_probes::build_probes;
 use learnscope_store::{
     create_exact_run_dir, create_run_dir, sha256_file, Manifest, MetricRecord, RunReader,
-    RunStatus, RunWriter, StoreError, StoredDType, TensorEntry,
+    RunStatus, RunWriter, StoreError, StoredDType, TensorEntry, ENSEMBLE_FILE,
 };
 use learnscope_train::config::{Device, RunConfig};
 use learnscope_train::plan::build_parts;
@@ -417,10 +417,6 @@ fn start_on<B: Backend>(
     drive(Trainer::new(parts), writer, stop, progress)
 }
 
-/// The name of the file holding an ensemble's configuration in its directory (the members'
-/// run directories `member-<i>` sit beside it).
-pub const ENSEMBLE_CONFIG: &str = "ensemble.toml";
-
 /// An ensemble's directory: its configuration, then one run directory per member holding the
 /// member's solo configuration ([`RunConfig::member_config`]), so each member directory is an
 /// ordinary run (readable, reportable and resumable on its own).
@@ -435,7 +431,7 @@ fn start_ensemble<B: Backend>(
     progress: Option<Progress>,
 ) -> Result<RunResult, RunError> {
     let cfg = &req.config;
-    let path = dir.join(ENSEMBLE_CONFIG);
+    let path = dir.join(ENSEMBLE_FILE);
     std::fs::write(&path, cfg.to_toml()).map_err(|e| StoreError::io("write", &path, e))?;
     let mut data_files = Vec::new();
     for f in parts.data.source_files() {
@@ -502,7 +498,7 @@ pub fn resume_run(
     stop: &StopSignal,
     progress: Option<Progress>,
 ) -> Result<RunResult, RunError> {
-    if dir.join(ENSEMBLE_CONFIG).is_file() {
+    if dir.join(ENSEMBLE_FILE).is_file() {
         return resume_ensemble(dir, stop, progress);
     }
     let reader = RunReader::open(dir)?;
@@ -534,7 +530,7 @@ fn resume_ensemble(
     stop: &StopSignal,
     mut progress: Option<Progress>,
 ) -> Result<RunResult, RunError> {
-    let path = dir.join(ENSEMBLE_CONFIG);
+    let path = dir.join(ENSEMBLE_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| StoreError::io("read", &path, e))?;
     let cfg = RunConfig::parse(&text, &[])?;
     let n = cfg.members.unwrap_or(1);

@@ -57,8 +57,8 @@ pub use parquet_export::{
 pub use record::{json_f64, MetricRecord};
 pub use run::{RunReader, RunWriter, CONFIG_FILE};
 pub use run_dir::{
-    create_exact_run_dir, create_run_dir, run_dir_name, sha256_hex, validate_run_name,
-    MAX_RUN_DIR_SUFFIX,
+    create_exact_run_dir, create_run_dir, ensemble_members, run_dir_name, sha256_hex,
+    validate_run_name, ENSEMBLE_FILE, MAX_RUN_DIR_SUFFIX,
 };
 pub use safetensors::{
     decode_safetensors, encode_safetensors, read_safetensors, write_safetensors, SafetensorsFile,

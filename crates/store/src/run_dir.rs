@@ -127,6 +127,33 @@ pub fn create_exact_run_dir(path: &Path) -> StoreResult<PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// The file holding an ensemble's configuration (`members = N`) in its directory; the members'
+/// run directories `member-0`, `member-1`, … sit beside it.
+pub const ENSEMBLE_FILE: &str = "ensemble.toml";
+
+/// The member run directories of the ensemble directory `dir`, in member order, or `None` when
+/// `dir` is not an ensemble directory (has no [`ENSEMBLE_FILE`]).
+pub fn ensemble_members(dir: &Path) -> StoreResult<Option<Vec<PathBuf>>> {
+    if !dir.join(ENSEMBLE_FILE).is_file() {
+        return Ok(None);
+    }
+    let mut members: Vec<(usize, PathBuf)> = fs::read_dir(dir)
+        .map_err(|e| StoreError::io("list directory", dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let i = p
+                .file_name()?
+                .to_str()?
+                .strip_prefix("member-")?
+                .parse()
+                .ok()?;
+            Some((i, p))
+        })
+        .collect();
+    members.sort();
+    Ok(Some(members.into_iter().map(|(_, p)| p).collect()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,3 +173,89 @@ fn members_zero_is_refused_with_the_rule() {
         text(&out)
     );
 }
+
+/// An ensemble whose member 1 crashed (manifest left `running`, checkpoints after step 18 and
+/// metrics from step 30 on lost, a half-written last line) is continued by `run --resume` on
+/// the ensemble directory: finished members are left alone, the crashed one resumes from its
+/// own checkpoint and ends byte-identical to the uninterrupted member. `report` reads the
+/// ensemble directory as its members.
+#[test]
+fn resume_of_an_ensemble_directory_continues_the_crashed_member_exactly() {
+    let dir = scratch("ensemble-resume");
+    let cfg = dir.join("exp.toml");
+    std::fs::write(&cfg, MLP).unwrap();
+    for name in ["ens", "crashed"] {
+        let out = learnscope()
+            .arg("run")
+            .arg(&cfg)
+            .arg("--out")
+            .arg(dir.join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let m1 = dir.join("crashed/member-1");
+    for step in [36u64, 40] {
+        for ext in ["safetensors", "state.json"] {
+            std::fs::remove_file(m1.join(format!("checkpoints/step-{step:08}.{ext}"))).unwrap();
+        }
+    }
+    let metrics = std::fs::read_to_string(m1.join("metrics.jsonl")).unwrap();
+    let keep: String = metrics
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["step"].as_u64().unwrap() < 30
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        m1.join("metrics.jsonl"),
+        format!("{keep}{{\"step\":30,\"ep"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(m1.join("manifest.json")).unwrap();
+    std::fs::write(
+        m1.join("manifest.json"),
+        manifest.replace("\"completed\"", "\"running\""),
+    )
+    .unwrap();
+    std::fs::remove_file(m1.join("metrics.parquet")).unwrap();
+    let untouched = std::fs::read(dir.join("crashed/member-0/manifest.json")).unwrap();
+
+    let out = learnscope()
+        .args(["run", "--resume"])
+        .arg(dir.join("crashed"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    for i in 0..3 {
+        let (a, b) = (dir.join(format!("ens/member-{i}")), m_dir(&dir, i));
+        assert_same_file(&a.join("metrics.jsonl"), &b.join("metrics.jsonl"));
+        assert!(checkpoint_files(&a) == checkpoint_files(&b), "member {i}");
+    }
+    assert_eq!(
+        std::fs::read(dir.join("crashed/member-0/manifest.json")).unwrap(),
+        untouched,
+        "a completed member is not touched"
+    );
+
+    let html = dir.join("r.html");
+    let out = learnscope()
+        .arg("report")
+        .arg(dir.join("ens"))
+        .arg("--out")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("N = 3"),
+        "the three members are aggregated over seeds"
+    );
+}
+
+fn m_dir(dir: &Path, i: usize) -> std::path::PathBuf {
+    dir.join(format!("crashed/member-{i}"))
+}

@@ -164,6 +164,11 @@ fn elementwise_and_reductions(h: &mut Harness) {
     h.cpu.copy(&x.cpu, &mut c.cpu);
     h.gpu.copy(&x.gpu, &mut c.gpu);
     h.check("copy", &c);
+    // A column block into the middle of a wider matrix (ensemble logits); the rest untouched.
+    let mut wide = h.dirty(&[37, 300]);
+    h.cpu.copy_columns(&x.cpu, 5, &mut wide.cpu, 140, 100);
+    h.gpu.copy_columns(&x.gpu, 5, &mut wide.gpu, 140, 100);
+    h.check("copy_columns", &wide);
     h.cpu.scale(&mut c.cpu, -1.7);
     h.gpu.scale(&mut c.gpu, -1.7);
     h.check("scale", &c);

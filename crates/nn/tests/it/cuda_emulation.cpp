@@ -205,6 +205,17 @@ int main() {
         ls_global_avg_backward_f64(dy.data(), P, dx.data(), dx.size());
         check(fabs(dotv(y, dy) - dotv(s, dx)) < 1e-12, "global avg adjoint");
     }
+    // copy_columns: a block of 3 columns of a 4 × 5 matrix into columns 2..5 of a 4 × 7 one.
+    {
+        u64 rows = 4, a = 5, b = 7; V s = randn(rows*a), d(rows*b, -1.0);
+        ls_copy_columns_f64(s.data(), a, 1, d.data(), b, 2, 3, rows*3);
+        bool ok = true;
+        for (u64 r = 0; r < rows; ++r) for (u64 c = 0; c < b; ++c) {
+            double want = (c >= 2 && c < 5) ? s[r*a + 1 + (c-2)] : -1.0;
+            if (d[r*b + c] != want) ok = false;
+        }
+        check(ok, "copy_columns");
+    }
     printf("%s: %d failures\n", fails ? "FAILED" : "ok", fails);
     return fails != 0;
 }

@@ -181,3 +181,74 @@ fn one_logit_with_labels_uses_the_label_as_target() {
         .unwrap_err();
     assert!(e.to_string().contains("outside 0..2"), "{e}");
 }
+
+/// The ensemble loss Σᵢ Lᵢ over column blocks: each member's value and gradient block are the
+/// solo loss's bit for bit (same kernel, same values), for every loss kind and both reductions;
+/// logits that do not split into the members' blocks are refused.
+#[test]
+fn grouped_loss_is_the_sum_of_the_members_solo_losses_bit_for_bit() {
+    use learnscope_nn::loss::GroupedLoss;
+    use learnscope_nn::Backend;
+    let be = be();
+    let (b, c, n) = (6, 3, 4);
+    for kind in KINDS {
+        for reduction in [Reduction::Mean, Reduction::Sum] {
+            let loss = Loss { kind, reduction };
+            let key = RandomKey::root(31);
+            let cols = if matches!(
+                kind,
+                LossKind::Hinge | LossKind::Bce | LossKind::SpectralDecouplingBce { .. }
+            ) {
+                1
+            } else {
+                c
+            };
+            let (dense, labels) = targets_for(kind, b, cols, key);
+            let dense_t = dense.map(|d| Tensor::from_f64(&be, DType::F64, &[b, cols], &d));
+            let targets = match &dense_t {
+                Some(t) => Targets::Dense(t),
+                None => Targets::Classes(&labels),
+            };
+            let wide = Tensor::from_f64(
+                &be,
+                DType::F64,
+                &[b, n * cols],
+                &key.derive("f").normals(b * n * cols),
+            );
+            let mut grad = Tensor::empty(&be, DType::F64);
+            let mut grouped = GroupedLoss::new(loss, n);
+            let values = grouped
+                .forward_backward(&be, &wide, &targets, &mut grad)
+                .unwrap();
+            let g = grad.to_host_f64(&be);
+            for (i, v) in values.iter().enumerate() {
+                let mut block = Tensor::zeros(&be, DType::F64, &[b, cols]);
+                be.copy_columns(&wide, i * cols, &mut block, 0, cols);
+                let mut solo_grad = Tensor::empty(&be, DType::F64);
+                let solo = loss
+                    .forward_backward(&be, &block, &targets, &mut solo_grad)
+                    .unwrap();
+                assert_eq!(v.to_bits(), solo.to_bits(), "{kind:?} member {i}");
+                let sg = solo_grad.to_host_f64(&be);
+                for r in 0..b {
+                    for j in 0..cols {
+                        assert_eq!(
+                            g[r * n * cols + i * cols + j].to_bits(),
+                            sg[r * cols + j].to_bits(),
+                            "{kind:?} member {i} gradient ({r}, {j})"
+                        );
+                    }
+                }
+            }
+            let odd = Tensor::zeros(&be, DType::F64, &[b, n * cols + 1]);
+            let err = GroupedLoss::new(loss, n)
+                .forward_backward(&be, &odd, &targets, &mut grad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("a multiple of the {n} members")),
+                "{err}"
+            );
+        }
+    }
+}
