@@ -2,7 +2,8 @@
 //!
 //! It checks, on a random batch:
 //! 1. the logits have shape `[batch, outputs]` and are finite;
-//! 2. parameter names are unique and every gradient has its parameter's shape;
+//! 2. parameter names are unique (within each member of an ensemble, whose members keep their
+//!    own names) and every gradient has its parameter's shape;
 //! 3. two `Eval` passes, a `Probe` pass and a clone give bit-identical logits;
 //! 4. a `Probe` pass and the tap-collecting passes change no parameter or buffer;
 //! 5. every advertised tap is returned with the batch as its first dimension;
@@ -111,13 +112,19 @@ pub fn check_model<B: Backend>(
 
     // 2: names and gradient shapes.
     let names = model.param_names();
-    let mut sorted = names.clone();
-    sorted.sort();
-    sorted.dedup();
-    if sorted.len() != names.len() || names.iter().any(|n| n.is_empty()) {
-        return Err(format!(
-            "parameter names not unique and non-empty: {names:?}"
-        ));
+    for i in 0..model.members() {
+        let names = match model.member(i) {
+            Some(m) => m.param_names(),
+            None => model.param_names(),
+        };
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != names.len() || names.iter().any(|n| n.is_empty()) {
+            return Err(format!(
+                "parameter names not unique and non-empty: {names:?}"
+            ));
+        }
     }
     let mut bad = None;
     model.visit_params(&mut |p| {

@@ -10,8 +10,10 @@
 //!
 //! Parameters are visited member by member, each member's in its own order and under its own
 //! names (names therefore repeat across members; the position in visiting order tells them
-//! apart). Taps are returned as `member{i}/<tap>`. In `Mode::Train` each member draws its
-//! dropout masks from its own root key (its seed's), as it would alone; other modes pass the
+//! apart). Taps: member i's are `member{i}/<tap>`; a request for an unprefixed name asks every
+//! member for it. The ensemble's own `input` is the shared batch (its gradient tap Σᵢ ∂Lᵢ/∂x)
+//! and its `logits` the whole `[batch, N·C]` block matrix. In `Mode::Train` each member draws
+//! its dropout masks from its own root key (its seed's), as it would alone; other modes pass the
 //! caller's context through.
 
 use learnscope_core::RandomKey;
@@ -111,6 +113,27 @@ fn member_tap(i: usize, name: &str) -> String {
     format!("member{i}/{name}")
 }
 
+/// What member `i` is asked for: the unprefixed names (every member's) and its own
+/// `member{i}/…` names without the prefix.
+fn member_request(req: &TapRequest, i: usize) -> TapRequest {
+    match req {
+        TapRequest::None => TapRequest::None,
+        TapRequest::All => TapRequest::All,
+        TapRequest::Names(names) => {
+            let own = format!("member{i}/");
+            TapRequest::names(names.iter().filter_map(|n| {
+                if let Some(rest) = n.strip_prefix(&own) {
+                    Some(rest.to_string())
+                } else if n.starts_with("member") && n.contains('/') {
+                    None
+                } else {
+                    Some(n.clone())
+                }
+            }))
+        }
+    }
+}
+
 impl<B: Backend> Model<B> for Ensemble<B> {
     fn spec(&self) -> &ModelSpec {
         &self.spec
@@ -133,7 +156,7 @@ impl<B: Backend> Model<B> for Ensemble<B> {
                 Mode::Train => ForwardCtx::new(ctx.mode, ctx.step, self.keys[i]),
                 _ => *ctx,
             };
-            let fwd = m.forward(x, &mctx, req)?;
+            let fwd = m.forward(x, &mctx, &member_request(req, i))?;
             if i == 0 {
                 let rows = fwd.logits.shape()[0];
                 self.logits
@@ -142,6 +165,12 @@ impl<B: Backend> Model<B> for Ensemble<B> {
             self.be
                 .copy_columns(fwd.logits, 0, &mut self.logits, i * c, c);
             taps.extend(fwd.taps.into_iter().map(|(k, v)| (member_tap(i, &k), v)));
+        }
+        if req.wants("input") {
+            taps.insert("input".into(), x.clone());
+        }
+        if req.wants("logits") {
+            taps.insert("logits".into(), self.logits.clone());
         }
         Ok(Forward {
             logits: &self.logits,
@@ -161,19 +190,44 @@ impl<B: Backend> Model<B> for Ensemble<B> {
         let rows = dlogits.shape()[0];
         self.block.ensure(&self.be, self.spec.dtype, &[rows, c]);
         let mut taps = Taps::new();
+        let mut input_grad: Option<Tensor<B>> = None;
         for (i, m) in self.members.iter_mut().enumerate() {
             self.be.copy_columns(dlogits, i * c, &mut self.block, 0, c);
-            let t = m.backward(&self.block, req)?;
+            let mut mreq = member_request(req, i);
+            if req.wants("input") && !mreq.wants("input") {
+                mreq = match mreq {
+                    TapRequest::Names(mut n) => {
+                        n.insert("input".into());
+                        TapRequest::Names(n)
+                    }
+                    _ => TapRequest::names(["input"]),
+                };
+            }
+            let t = m.backward(&self.block, &mreq)?;
+            if req.wants("input") {
+                let dx = t.get("input").expect("requested from the member");
+                match &mut input_grad {
+                    None => input_grad = Some(dx.clone()),
+                    Some(sum) => self.be.axpy(1.0, dx, sum),
+                }
+            }
             taps.extend(t.into_iter().map(|(k, v)| (member_tap(i, &k), v)));
+        }
+        if let Some(dx) = input_grad {
+            taps.insert("input".into(), dx);
+        }
+        if req.wants("logits") {
+            taps.insert("logits".into(), dlogits.clone());
         }
         Ok(taps)
     }
 
     fn tap_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
+        let mut names = vec!["input".to_string()];
         for (i, m) in self.members.iter().enumerate() {
             names.extend(m.tap_names().iter().map(|n| member_tap(i, n)));
         }
+        names.push("logits".into());
         names
     }
 

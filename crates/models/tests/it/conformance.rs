@@ -201,3 +201,81 @@ fn image_shaped_inputs_are_flattened_row_major() {
         .with_input_shape(&[2, 4])
         .is_err());
 }
+
+/// An ensemble of MLPs (and of deep linear nets) passes the same checks: its logits are the
+/// members' side by side, its gradients those of Σ r ⊙ logits, and member i's block of the
+/// logits is member i's own forward pass bit for bit.
+#[test]
+fn ensembles_conform_and_place_each_member_in_its_block() {
+    use learnscope_models::Ensemble;
+    use learnscope_nn::{ForwardCtx, Mode, Tensor};
+    let be = CpuBackend::new(1);
+    for dtype in [DType::F64, DType::F32] {
+        let member = |seed: u64| -> Box<dyn Model<CpuBackend>> {
+            let cfg = MlpConfig {
+                input: 6,
+                hidden: vec![9],
+                outputs: 3,
+                activation: Activation::Tanh,
+                bias: learnscope_models::BiasPlacement::All(true),
+                parameterization: Parameterization::Standard,
+                init: Default::default(),
+                dtype,
+            };
+            Box::new(cfg.build(&be, RandomKey::root(seed)).unwrap())
+        };
+        let keys = (0..3).map(RandomKey::root).collect();
+        let mut ens = Ensemble::new((0..3).map(member).collect(), keys).unwrap();
+        check_model(&mut ens, 5, RandomKey::root(8)).unwrap_or_else(|e| panic!("{dtype}: {e}"));
+        assert_eq!(ens.spec().outputs, 9);
+        let x = Tensor::from_f64(&be, dtype, &[4, 6], &RandomKey::root(1).normals(24));
+        let ctx = ForwardCtx::new(Mode::Eval, 0, RandomKey::root(0));
+        let all = ens
+            .forward(&x, &ctx, &Default::default())
+            .unwrap()
+            .logits
+            .to_host_f64(&be);
+        for i in 0..3 {
+            let solo = member(i as u64)
+                .forward(&x, &ctx, &Default::default())
+                .unwrap()
+                .logits
+                .to_host_f64(&be);
+            for r in 0..4 {
+                for j in 0..3 {
+                    assert_eq!(all[r * 9 + i * 3 + j].to_bits(), solo[r * 3 + j].to_bits());
+                }
+            }
+        }
+    }
+    let deep = |seed: u64| -> Box<dyn Model<CpuBackend>> {
+        let cfg = DeepLinearConfig::new(
+            &[5, 4, 3],
+            true,
+            DeepLinearInit::Gaussian { std: 0.5 },
+            DType::F64,
+        );
+        Box::new(cfg.build(&be, RandomKey::root(seed)).unwrap())
+    };
+    let mut ens = Ensemble::new(vec![deep(1), deep(2)], vec![RandomKey::root(1); 2]).unwrap();
+    check_model(&mut ens, 6, RandomKey::root(3)).unwrap();
+    // Members of different shapes, and a key count that does not match, are refused.
+    let err = Ensemble::new(
+        vec![
+            deep(1),
+            Box::new(
+                DeepLinearConfig::new(
+                    &[5, 3],
+                    false,
+                    DeepLinearInit::Gaussian { std: 0.5 },
+                    DType::F64,
+                )
+                .build(&be, RandomKey::root(0))
+                .unwrap(),
+            ),
+        ],
+        vec![RandomKey::root(0); 2],
+    );
+    assert!(err.is_err());
+    assert!(Ensemble::new(vec![deep(1)], vec![]).is_err());
+}
