@@ -1423,6 +1423,16 @@ impl Preset {
                     RunConfig::parse(&text, &[])
                 })
                 .map_err(|e| invalid(format!("arm `{arm}`, seed {seed}: {e}")))
+                .and_then(|c| {
+                    if c.members.is_some() {
+                        // Verdict rows read one run directory per (arm, seed).
+                        return Err(invalid(format!(
+                            "arm `{arm}`, seed {seed}: `members` (a batched ensemble) is not \
+                             supported in reproduce presets; an arm's networks are its seeds"
+                        )));
+                    }
+                    Ok(c)
+                })
         };
         let seeds_of = |arm: &str| {
             self.toml

@@ -139,6 +139,17 @@ fn validate_builds(rows: &[PlanRow]) -> SweepResult<()> {
             continue;
         }
         let config = RunConfig::parse(&row.config, &[]).expect("validated when the row was made");
+        if config.members.is_some() {
+            // A row is one run directory; an ensemble writes one per member.
+            return Err(SweepError::Row {
+                index: row.index,
+                overrides: describe(&row.overrides.clone().into_iter().collect::<Vec<_>>()),
+                why: "`members` (a batched ensemble) is not supported in sweeps: each plan row \
+                      is one run directory; use the [sweep] table's `seeds` for independent \
+                      networks"
+                    .into(),
+            });
+        }
         let be = CpuBackend::new(1);
         build_parts(&config, be, |ctx| build_probes(&config.probes, ctx)).map_err(|e| {
             SweepError::Row {

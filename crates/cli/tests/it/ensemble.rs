@@ -259,3 +259,43 @@ fn resume_of_an_ensemble_directory_continues_the_crashed_member_exactly() {
 fn m_dir(dir: &Path, i: usize) -> std::path::PathBuf {
     dir.join(format!("crashed/member-{i}"))
 }
+
+/// Sweeps and reproduce presets address one run directory per row or (arm, seed), so an
+/// ensemble there is refused before anything runs, with the reason and the alternative.
+#[test]
+fn sweeps_and_presets_refuse_members_with_the_reason() {
+    let dir = scratch("ensemble-refused");
+    let out = learnscope()
+        .args([
+            "reproduce",
+            "demo",
+            "--smoke",
+            "--set",
+            "members=2",
+            "--out",
+        ])
+        .arg(dir.join("r"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("not supported in reproduce presets"),
+        "{}",
+        text(&out)
+    );
+    let cfg = dir.join("sweep.toml");
+    std::fs::write(&cfg, format!("{MLP}\n[sweep]\nseeds = 2\n")).unwrap();
+    let out = learnscope()
+        .args(["sweep", "plan"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.join("sw"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("not supported in sweeps"),
+        "{}",
+        text(&out)
+    );
+}
