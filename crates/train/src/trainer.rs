@@ -125,6 +125,7 @@ struct Member<B: Backend> {
 pub struct Trainer<B: Backend> {
     p: TrainerParts<B>,
     members: Vec<Member<B>>,
+    due: Vec<Vec<usize>>,
     grouped: Option<GroupedLoss<B>>,
     step: u64,
     names: Vec<String>,
@@ -222,6 +223,7 @@ impl<B: Backend> Trainer<B> {
             grouped: (n > 1).then(|| GroupedLoss::new(parts.loss, n)),
             p: parts,
             members,
+            due: Vec::new(),
             step: 0,
             names,
             theta_init,
@@ -434,18 +436,19 @@ impl<B: Backend> Trainer<B> {
             }
             let final_obs = t == self.p.steps;
             let (epoch, pos, epoch_end) = self.p.sampler.locate(t);
-            let mut due: Vec<Vec<usize>> = self
-                .members
-                .iter()
-                .map(|m| {
-                    if m.ended.is_some() {
-                        return Vec::new();
-                    }
-                    (0..m.probes.len())
-                        .filter(|&i| final_obs || m.probes[i].schedule().is_due(t, epoch_end))
-                        .collect()
-                })
-                .collect();
+            // Per member, the indices of its due probes (buffers reused: a step of a small
+            // network takes microseconds, and allocations would show).
+            let mut due = std::mem::take(&mut self.due);
+            due.resize_with(n, Vec::new);
+            for (d, m) in due.iter_mut().zip(&self.members) {
+                d.clear();
+                if m.ended.is_none() {
+                    d.extend(
+                        (0..m.probes.len())
+                            .filter(|&i| final_obs || m.probes[i].schedule().is_due(t, epoch_end)),
+                    );
+                }
+            }
             let mut tap_names = Vec::new();
             let mut grad_tap_names = Vec::new();
             let mut splits = Vec::new();
@@ -492,15 +495,22 @@ impl<B: Backend> Trainer<B> {
             let ctx = ForwardCtx::new(Mode::Train, t, self.p.key);
             let fwd = self.p.model.forward(&batch.x, &ctx, &tap_req)?;
             let taps: Taps<B> = fwd.taps;
-            let losses = match &mut self.grouped {
-                None => vec![self.p.loss.forward_backward(
-                    &be,
-                    fwd.logits,
-                    &batch.targets(),
-                    &mut self.dlogits,
-                )?],
+            let loss_one;
+            let loss_all;
+            let losses: &[f64] = match &mut self.grouped {
+                None => {
+                    loss_one = [self.p.loss.forward_backward(
+                        &be,
+                        fwd.logits,
+                        &batch.targets(),
+                        &mut self.dlogits,
+                    )?];
+                    &loss_one
+                }
                 Some(g) => {
-                    g.forward_backward(&be, fwd.logits, &batch.targets(), &mut self.dlogits)?
+                    loss_all =
+                        g.forward_backward(&be, fwd.logits, &batch.targets(), &mut self.dlogits)?;
+                    &loss_all
                 }
             };
             for (i, sink) in sinks.iter_mut().enumerate() {
@@ -523,10 +533,10 @@ impl<B: Backend> Trainer<B> {
             let any_due = due.iter().any(|d| !d.is_empty());
             let grad_taps = self.p.model.backward(&self.dlogits, &grad_req)?;
 
-            let mut evals = Vec::with_capacity(n);
-            let mut probe_taps = Vec::with_capacity(n);
+            let mut evals = Vec::new();
+            let mut probe_taps = Vec::new();
             let (mut theta, mut grads) = (Vec::new(), Vec::new());
-            for (i, due) in due.iter().enumerate() {
+            for (i, due) in due.iter().enumerate().filter(|_| any_due) {
                 let mut eval = BTreeMap::<Split, EvalSummary>::new();
                 let mut ptaps = Taps::<B>::new();
                 if !due.is_empty() {
@@ -590,8 +600,9 @@ impl<B: Backend> Trainer<B> {
                         .step_where(&be, self.p.model.as_mut(), lr, &active);
                 }
             }
-            let mut stop_reasons: Vec<Option<String>> = vec![None; n];
+            let mut stop_reasons: Vec<Option<String>> = Vec::new();
             if any_due {
+                stop_reasons.resize(n, None);
                 let mut update = Vec::with_capacity(theta.len());
                 let mut j = 0;
                 self.p.model.visit_params(&mut |p| {
@@ -666,6 +677,7 @@ impl<B: Backend> Trainer<B> {
                     .collect());
             }
             self.batch = Some(batch);
+            self.due = due;
             self.step = t + 1;
             for (i, reason) in stop_reasons.into_iter().enumerate() {
                 if let Some(reason) = reason {
