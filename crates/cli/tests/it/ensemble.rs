@@ -9,46 +9,12 @@ use std::path::Path;
 
 use crate::common::{assert_same_file, checkpoint_files, learnscope, scratch, text};
 
-/// An MLP on separable data, Adam with warmup and a cosine schedule, mid-epoch checkpoints, and
-/// probes that evaluate splits, read parameters and take per-example gradients.
-const MLP: &str = r#"
-name = "ens"
-seed = 5
-dtype = "f64"
-steps = 40
-members = 3
-[data]
-kind = "separable"
-dim = 6
-train = 40
-test = 20
-margin = 0.2
-[model]
-kind = "mlp"
-hidden = [12]
-activation = "tanh"
-[loss]
-kind = "cross_entropy"
-[optimizer]
-kind = "adam"
-[lr]
-base = 0.01
-warmup_steps = 5
-shape = { kind = "cosine", total_steps = 35 }
-[training]
-batch_size = 8
-[checkpoint]
-every = 18
-[[probes]]
-kind = "loss"
-schedule = { kind = "every", n = 3 }
-[[probes]]
-kind = "norms"
-schedule = { kind = "every", n = 7 }
-[[probes]]
-kind = "per_example"
-schedule = { kind = "every", n = 11 }
-"#;
+/// `run.rs`'s MLP (separable data, Adam with warmup and a cosine schedule, mid-epoch
+/// checkpoints at 48 and 96, probes that evaluate splits, read parameters and take per-example
+/// gradients) as an ensemble of three.
+fn mlp() -> String {
+    crate::run::CONFIG.replace("steps = 100", "steps = 100\nmembers = 3")
+}
 
 /// A CNN with batch norm (buffers) and dropout (each member draws its masks from its own key),
 /// f32, SGD with momentum, on MNIST-1D sequences reshaped to 1×5×8 images.
@@ -152,7 +118,7 @@ fn members_match_their_solo_runs(dir: &Path, config: &str, members: usize) {
 
 #[test]
 fn each_member_of_a_batched_mlp_ensemble_is_its_solo_run_byte_for_byte() {
-    members_match_their_solo_runs(&scratch("ensemble-mlp"), MLP, 3);
+    members_match_their_solo_runs(&scratch("ensemble-mlp"), &mlp(), 3);
 }
 
 #[test]
@@ -164,7 +130,7 @@ fn each_member_of_a_cnn_ensemble_with_batch_norm_and_dropout_is_its_solo_run() {
 fn members_zero_is_refused_with_the_rule() {
     let dir = scratch("ensemble-zero");
     let cfg = dir.join("exp.toml");
-    std::fs::write(&cfg, MLP.replace("members = 3", "members = 0")).unwrap();
+    std::fs::write(&cfg, mlp().replace("members = 3", "members = 0")).unwrap();
     let out = learnscope().arg("run").arg(&cfg).output().unwrap();
     assert!(!out.status.success());
     assert!(
@@ -174,8 +140,8 @@ fn members_zero_is_refused_with_the_rule() {
     );
 }
 
-/// An ensemble whose member 1 crashed (manifest left `running`, checkpoints after step 18 and
-/// metrics from step 30 on lost, a half-written last line) is continued by `run --resume` on
+/// An ensemble whose member 1 crashed (manifest left `running`, checkpoints after step 48 and
+/// metrics from step 70 on lost, a half-written last line) is continued by `run --resume` on
 /// the ensemble directory: finished members are left alone, the crashed one resumes from its
 /// own checkpoint and ends byte-identical to the uninterrupted member. `report` reads the
 /// ensemble directory as its members.
@@ -183,7 +149,7 @@ fn members_zero_is_refused_with_the_rule() {
 fn resume_of_an_ensemble_directory_continues_the_crashed_member_exactly() {
     let dir = scratch("ensemble-resume");
     let cfg = dir.join("exp.toml");
-    std::fs::write(&cfg, MLP).unwrap();
+    std::fs::write(&cfg, mlp()).unwrap();
     for name in ["ens", "crashed"] {
         let out = learnscope()
             .arg("run")
@@ -195,7 +161,7 @@ fn resume_of_an_ensemble_directory_continues_the_crashed_member_exactly() {
         assert!(out.status.success(), "{}", text(&out));
     }
     let m1 = dir.join("crashed/member-1");
-    for step in [36u64, 40] {
+    for step in [96u64, 100] {
         for ext in ["safetensors", "state.json"] {
             std::fs::remove_file(m1.join(format!("checkpoints/step-{step:08}.{ext}"))).unwrap();
         }
@@ -205,13 +171,13 @@ fn resume_of_an_ensemble_directory_continues_the_crashed_member_exactly() {
         .lines()
         .filter(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["step"].as_u64().unwrap() < 30
+            v["step"].as_u64().unwrap() < 70
         })
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(
         m1.join("metrics.jsonl"),
-        format!("{keep}{{\"step\":30,\"ep"),
+        format!("{keep}{{\"step\":70,\"ep"),
     )
     .unwrap();
     let manifest = std::fs::read_to_string(m1.join("manifest.json")).unwrap();
@@ -284,7 +250,7 @@ fn sweeps_and_presets_refuse_members_with_the_reason() {
         text(&out)
     );
     let cfg = dir.join("sweep.toml");
-    std::fs::write(&cfg, format!("{MLP}\n[sweep]\nseeds = 2\n")).unwrap();
+    std::fs::write(&cfg, format!("{}\n[sweep]\nseeds = 2\n", mlp())).unwrap();
     let out = learnscope()
         .args(["sweep", "plan"])
         .arg(&cfg)

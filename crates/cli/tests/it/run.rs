@@ -9,7 +9,7 @@ use crate::common::{assert_same_file, bytes, checkpoint_files, learnscope, scrat
 
 /// An MLP on separable data with mini-batches of 8 out of 40 (5 per epoch), Adam, warmup +
 /// cosine schedule, checkpoints every 50 steps (mid-epoch: 50 = 10 epochs, so use 45).
-const CONFIG: &str = r#"
+pub const CONFIG: &str = r#"
 name = "resume"
 seed = 7
 dtype = "f64"
