@@ -196,6 +196,9 @@ pub enum DataConfig {
         /// Label noise σ.
         #[serde(default)]
         noise_std: f64,
+        /// Teacher scale c (T ~ N(0, c²/d)); left out of the resolved config when 1.
+        #[serde(default = "one_f", skip_serializing_if = "is_one")]
+        teacher_scale: f64,
     },
     /// Fashion-MNIST from an MNIST-layout directory (default: `$LEARNSCOPE_DATA/fashion-mnist`
     /// or `/usr/share/datasets/fashion-mnist`).
@@ -453,6 +456,10 @@ fn yes() -> bool {
 }
 fn all_biases() -> BiasPlacement {
     BiasPlacement::All(true)
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 fn one_f() -> f64 {

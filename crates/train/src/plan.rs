@@ -80,6 +80,7 @@ fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
             scale,
             rotate,
             noise_std,
+            teacher_scale,
         } => GaussianTeacherSpec {
             dim: *dim,
             outputs: *outputs,
@@ -91,6 +92,7 @@ fn source_data(cfg: &RunConfig) -> Result<InMemoryDataset, TrainError> {
             },
             rotate: *rotate,
             noise_std: *noise_std,
+            teacher_scale: *teacher_scale,
         }
         .build(key)?,
         DataConfig::FashionMnist {

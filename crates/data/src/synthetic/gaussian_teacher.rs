@@ -38,6 +38,10 @@ pub struct GaussianTeacherSpec {
     pub rotate: bool,
     /// Label noise σ.
     pub noise_std: f64,
+    /// The teacher's scale c: T ~ N(0, c²/d) entrywise (1 by default). A small c puts the
+    /// target W_opt close to the small initial map, so a deep linear net reaches it while its
+    /// layers barely move (P2's Theorem 2 regime).
+    pub teacher_scale: f64,
 }
 
 impl GaussianTeacherSpec {
@@ -82,7 +86,7 @@ impl GaussianTeacherSpec {
             .derive("data/teacher")
             .normals(self.outputs * d)
             .into_iter()
-            .map(|w| w / (d as f64).sqrt())
+            .map(|w| self.teacher_scale * w / (d as f64).sqrt())
             .collect();
         let make = |n: usize, name: &str| {
             let z = key.derive(&format!("data/{name}/x")).normals(n * d);

@@ -15,6 +15,7 @@ fn gaussian_inputs_have_the_prescribed_spectrum() {
         spectrum: Spectrum::Explicit(vec![4.0, 1.0, 0.25, 0.0]),
         rotate: true,
         noise_std: 0.0,
+        teacher_scale: 1.0,
     };
     let ds = spec.build(RandomKey::root(3)).unwrap();
     let mut x = Vec::new();

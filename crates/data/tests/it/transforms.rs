@@ -293,6 +293,7 @@ fn gaussian(n: usize, lam: Vec<f64>, shift: &[f64], key: RandomKey) -> InMemoryD
         spectrum: Spectrum::Explicit(lam),
         rotate: true,
         noise_std: 0.0,
+        teacher_scale: 1.0,
     };
     let ds = spec.build(key).unwrap();
     let mut shifted = ds.spec().clone();
