@@ -18,33 +18,14 @@ fn mlp() -> String {
 
 /// A CNN with batch norm (buffers) and dropout (each member draws its masks from its own key),
 /// f32, SGD with momentum, on MNIST-1D sequences reshaped to 1×5×8 images.
-const CNN: &str = r#"
-name = "ens-cnn"
+fn cnn() -> String {
+    format!(
+        r#"name = "ens-cnn"
 seed = 11
 dtype = "f32"
 steps = 30
 members = 2
-[data]
-kind = "mnist1d"
-train = 40
-test = 20
-[[transforms]]
-kind = "reshape"
-shape = [1, 5, 8]
-[model]
-kind = "cnn"
-readout = "global_avg"
-hidden = [8]
-hidden_dropout = 0.3
-[[model.blocks]]
-channels = 4
-batch_norm = true
-dropout = 0.2
-[[model.blocks]]
-channels = 6
-stride = 2
-batch_norm = true
-[loss]
+{}[loss]
 kind = "cross_entropy"
 [optimizer]
 kind = "sgd"
@@ -55,8 +36,11 @@ base = 0.05
 batch_size = 8
 [[probes]]
 kind = "loss"
-schedule = { kind = "every", n = 5 }
-"#;
+schedule = {{ kind = "every", n = 5 }}
+"#,
+        crate::run::CNN_DATA_MODEL
+    )
+}
 
 /// Runs `config` as an ensemble into `dir/ens`, then each member's own `config.toml` alone into
 /// `dir/solo-<i>`, and compares the bytes of metrics and checkpoints.
@@ -123,7 +107,7 @@ fn each_member_of_a_batched_mlp_ensemble_is_its_solo_run_byte_for_byte() {
 
 #[test]
 fn each_member_of_a_cnn_ensemble_with_batch_norm_and_dropout_is_its_solo_run() {
-    members_match_their_solo_runs(&scratch("ensemble-cnn"), CNN, 2);
+    members_match_their_solo_runs(&scratch("ensemble-cnn"), &cnn(), 2);
 }
 
 #[test]

@@ -111,12 +111,9 @@ fn resume_after_a_crash_is_byte_identical() {
     );
 }
 
-/// The same protocol through a CNN with batch norm (running statistics are buffers in the
-/// checkpoint) and dropout (masks keyed by layer path and step, so nothing random is saved):
-/// MNIST-1D sequences reshaped to 1×5×8 images.
-#[test]
-fn resume_with_batch_norm_and_dropout_is_byte_identical() {
-    let cnn = r#"[data]
+/// MNIST-1D sequences reshaped to 1×5×8 images and a CNN with batch norm and dropout: the
+/// `[data]` … `[model]` part of a configuration.
+pub const CNN_DATA_MODEL: &str = r#"[data]
 kind = "mnist1d"
 train = 40
 test = 20
@@ -137,9 +134,15 @@ channels = 6
 stride = 2
 batch_norm = true
 "#;
+
+/// The same protocol through a CNN with batch norm (running statistics are buffers in the
+/// checkpoint) and dropout (masks keyed by layer path and step, so nothing random is saved):
+/// MNIST-1D sequences reshaped to 1×5×8 images.
+#[test]
+fn resume_with_batch_norm_and_dropout_is_byte_identical() {
     let start = CONFIG.find("[data]").unwrap();
     let end = CONFIG.find("[loss]").unwrap();
-    let config = format!("{}{cnn}{}", &CONFIG[..start], &CONFIG[end..]);
+    let config = format!("{}{CNN_DATA_MODEL}{}", &CONFIG[..start], &CONFIG[end..]);
     // (per-example gradients are for dense chains; keep the loss and norms probes)
     let per_example = config.rfind("[[probes]]").unwrap();
     crash_and_resume("crash-bn-dropout", config[..per_example].to_string());
