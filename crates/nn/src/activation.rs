@@ -47,11 +47,13 @@ impl Activation {
     pub fn apply<T: Element>(self, z: T) -> T {
         match self {
             Activation::Identity => z,
+            // NaN fails `z <= 0` and passes (PyTorch's relu(nan) = nan), so a NaN weight
+            // reaches the loss and the run is seen to diverge.
             Activation::Relu => {
-                if z > T::zero() {
-                    z
-                } else {
+                if z <= T::zero() {
                     T::zero()
+                } else {
+                    z
                 }
             }
             Activation::Tanh => z.tanh(),

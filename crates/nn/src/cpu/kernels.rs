@@ -75,7 +75,8 @@ pub(crate) fn act_forward<T: Element>(act: Activation, z: &[T], out: &mut [T]) {
             Activation::Identity => out.copy_from_slice(z),
             Activation::Relu => {
                 for (o, &zi) in out.iter_mut().zip(z.iter()) {
-                    *o = if zi > T::zero() { zi } else { T::zero() };
+                    // NaN passes (as `Activation::apply`).
+                    *o = if zi <= T::zero() { T::zero() } else { zi };
                 }
             }
             _ => {

@@ -208,7 +208,7 @@ __device__ __forceinline__ double ls_sqrt(double x) { return sqrt(x); }
 /* Activation codes: 0 identity, 1 relu, 2 tanh, 3 sigmoid, 4 gelu (crate::Activation). */
 template <typename T> __device__ __forceinline__ T ls_act(int act, T z) {
     switch (act) {
-    case 1: return z > (T)0 ? z : (T)0;
+    case 1: return z <= (T)0 ? (T)0 : z; /* NaN passes, as PyTorch's relu */
     case 2: return ls_tanh(z);
     case 3: return (T)1 / ((T)1 + ls_exp(-z));
     case 4: return z * (T)0.5 * ((T)1 + ls_erf(z * (T)0.70710678118654752440));

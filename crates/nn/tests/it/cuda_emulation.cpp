@@ -193,6 +193,7 @@ int main() {
         }
         check(ok, "activation derivatives");
         check(fabs(ls_act<double>(4, 1.0) - 0.841344746068543) < 1e-12, "gelu(1)");
+        check(std::isnan(ls_act<double>(1, NAN)) && ls_act<double>(1, -1.0) == 0.0 && ls_act<double>(1, 2.0) == 2.0, "relu keeps NaN");
     }
     // nop_to_onp, global avg.
     {

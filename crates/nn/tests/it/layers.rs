@@ -140,3 +140,30 @@ fn taps_name_every_activation_and_gradient() {
     seq.visit_grad_taps(&dy, &mut |n, _| gnames.push(n.to_string()));
     assert_eq!(gnames, names);
 }
+
+/// ReLU keeps NaN (PyTorch's `relu(nan)` is NaN; `max(0, nan)` would hide it), on every path:
+/// the activation itself, the backend's elementwise op and the fused bias + activation kernel,
+/// so a NaN weight behind a ReLU reaches the loss and the run is reported `diverged`.
+#[test]
+fn relu_keeps_nan_on_every_path() {
+    use learnscope_nn::{Backend, CpuBackend, Tensor};
+    let be = CpuBackend::new(1);
+    assert!(Activation::Relu.apply(f64::NAN).is_nan());
+    assert!(Activation::Relu.apply(f32::NAN).is_nan());
+    assert_eq!(Activation::Relu.apply(-0.5f64), 0.0);
+    assert_eq!(Activation::Relu.apply(2.0f64), 2.0);
+    for dtype in [DType::F64, DType::F32] {
+        let z = Tensor::from_f64(&be, dtype, &[1, 4], &[f64::NAN, -1.0, 0.0, 2.0]);
+        let mut y = Tensor::zeros(&be, dtype, &[1, 4]);
+        be.act_forward(Activation::Relu, &z, &mut y);
+        let v = y.to_host_f64(&be);
+        assert!(v[0].is_nan(), "{dtype}: {v:?}");
+        assert_eq!(&v[1..], &[0.0, 0.0, 2.0]);
+        let mut zz = z.clone();
+        let mut out = Tensor::zeros(&be, dtype, &[1, 4]);
+        be.bias_act_forward(&mut zz, None, Activation::Relu, Some(&mut out));
+        let v = out.to_host_f64(&be);
+        assert!(v[0].is_nan(), "{dtype} fused: {v:?}");
+        assert_eq!(&v[1..], &[0.0, 0.0, 2.0]);
+    }
+}
