@@ -29,11 +29,7 @@ pub(crate) async fn admin_export(
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Response> {
     check_admin(&st, &headers)?;
-    if study != st.cfg.study.id {
-        return Err(ApiError::not_found(format!(
-            "no study {study:?} on this server"
-        )));
-    }
+    known_study(&st, &study)?;
     let format = match q.format.as_deref().unwrap_or("csv") {
         "csv" => crate::export::ExportFormat::Csv,
         "json" => crate::export::ExportFormat::Json,
@@ -67,11 +63,7 @@ pub(crate) async fn admin_analysis(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     check_admin(&st, &headers)?;
-    if study != st.cfg.study.id {
-        return Err(ApiError::not_found(format!(
-            "no study {study:?} on this server"
-        )));
-    }
+    known_study(&st, &study)?;
     let id = study.clone();
     let rows = read(&st, move |c| {
         crate::analysis::read_responses_long_conn(c, Some(&id))
@@ -91,11 +83,7 @@ pub(crate) async fn admin_exclusions(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     check_admin(&st, &headers)?;
-    if study != st.cfg.study.id {
-        return Err(ApiError::not_found(format!(
-            "no study {study:?} on this server"
-        )));
-    }
+    known_study(&st, &study)?;
     let cfg = st.cfg.clone();
     let flags = read(&st, move |c| crate::exclusions::exclusion_flags(c, &cfg)).await?;
     Ok(Json(json!({"study": study, "participants": flags})))

@@ -76,6 +76,16 @@ pub struct AppState {
     pub(crate) stimuli: crate::stimuli::StimulusSet,
 }
 
+/// 404 unless `study` is the study this server runs (every `/s/{study}` and admin route).
+pub(crate) fn known_study(st: &AppState, study: &str) -> ApiResult<()> {
+    if study != st.cfg.study.id {
+        return Err(ApiError::not_found(format!(
+            "no study {study:?} on this server"
+        )));
+    }
+    Ok(())
+}
+
 /// A session's fixed facts, cached by token.
 pub(crate) struct SessionCtx {
     pub(crate) id: i64,

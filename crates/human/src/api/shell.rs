@@ -13,11 +13,7 @@ pub(crate) async fn app_shell(
     State(st): State<Arc<AppState>>,
     Path(study): Path<String>,
 ) -> ApiResult<Response> {
-    if study != st.cfg.study.id {
-        return Err(ApiError::not_found(format!(
-            "no study {study:?} on this server"
-        )));
-    }
+    known_study(&st, &study)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -45,11 +41,7 @@ pub(crate) async fn stimulus(
     State(st): State<Arc<AppState>>,
     Path((study, file)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    if study != st.cfg.study.id {
-        return Err(ApiError::not_found(format!(
-            "no study {study:?} on this server"
-        )));
-    }
+    known_study(&st, &study)?;
     let n: usize = file
         .split_once('.')
         .and_then(|(n, _)| n.parse().ok())
