@@ -13,6 +13,7 @@
 //! steps < t. Batches come from an [`EpochSampler`] (a pure function of seed and epoch) and
 //! learning rates from a schedule (a function of the step), so nothing else needs saving.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -164,15 +165,18 @@ fn member_of_mut<B: Backend>(model: &mut dyn Model<B>, i: usize) -> &mut dyn Mod
     model.member_mut(i).expect("member index below members()")
 }
 
-/// The taps of member `i` (an ensemble's are named `member{i}/<tap>`).
-fn member_taps<B: Backend>(taps: &Taps<B>, i: usize, n: usize) -> Taps<B> {
+/// The taps of member `i`: the model's own for a single network (borrowed, no copy), else
+/// the ensemble's `member{i}/<tap>` entries under their member names.
+fn member_taps<B: Backend>(taps: &Taps<B>, i: usize, n: usize) -> Cow<'_, Taps<B>> {
     if n == 1 {
-        return taps.clone();
+        return Cow::Borrowed(taps);
     }
     let prefix = format!("member{i}/");
-    taps.iter()
-        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
-        .collect()
+    Cow::Owned(
+        taps.iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
+            .collect(),
+    )
 }
 
 fn batch_loss_metric(value: f64) -> Metric {
